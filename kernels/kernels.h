@@ -1,0 +1,62 @@
+/*
+ * The kernel table: every floating-point loop of a training step, filled once per instruction
+ * set. kernels/scalar.c is the reference that the vectorized tables are tested against.
+ *
+ * Matrices are row-major with an explicit leading dimension (the distance between rows, in
+ * floats). Activation tiles are feature-major: unit u of sample s is at [u * ld + s], so the
+ * samples of one unit are contiguous and lie along the SIMD lanes. Weights W of a layer with
+ * k inputs and m outputs are m x k with leading dimension k. Pointers need no alignment.
+ * Sizes m, n and k are at least 1.
+ */
+#ifndef BMLP_KERNELS_H
+#define BMLP_KERNELS_H
+
+#include <stddef.h>
+
+typedef struct bmlp_kernels {
+    const char *name;
+
+    /* Z[m x n] = W[m x k] A[k x n] + b[m], b added to every sample. */
+    void (*dense_forward)(size_t m, size_t n, size_t k, const float *restrict W,
+                          const float *restrict b, const float *restrict A, size_t lda,
+                          float *restrict Z, size_t ldz);
+
+    /* dA[k x n] = W^T dZ, with W m x k and dZ m x n: the gradient back to the inputs. */
+    void (*dense_backward_input)(size_t m, size_t n, size_t k, const float *restrict W,
+                                 const float *restrict dZ, size_t lddz, float *restrict dA,
+                                 size_t ldda);
+
+    /* dW[m x k] = dZ[m x n] A[k x n]^T, overwriting dW: the weight gradient summed over the n
+     * samples. */
+    void (*weight_grad)(size_t m, size_t n, size_t k, const float *restrict dZ, size_t lddz,
+                        const float *restrict A, size_t lda, float *restrict dW);
+
+    /* db[i] = sum over s of dZ[i][s], overwriting db[m]. */
+    void (*bias_grad)(size_t m, size_t n, const float *restrict dZ, size_t lddz,
+                      float *restrict db);
+
+    /* A = sigma(Z) = 1 / (1 + exp(-Z)) elementwise over m x n. A may equal Z. */
+    void (*sigmoid)(size_t m, size_t n, const float *Z, size_t ldz, float *A, size_t lda);
+
+    /* dZ = dA * A * (1 - A) elementwise over m x n, the chain rule through a sigmoid whose
+     * output is A. dZ may equal dA. */
+    void (*sigmoid_backward)(size_t m, size_t n, const float *dA, size_t ldda,
+                             const float *restrict A, size_t lda, float *dZ, size_t lddz);
+
+    /* For n output logits z and labels y: p = sigma(z), dz = p - y (the derivative of binary
+     * cross-entropy with respect to the logit), and the summed loss
+     * L = max(z, 0) - z y + log1p(exp(-|z|)), which is finite for every finite z.
+     * *correct receives the number of samples with (p >= 0.5) == (y == 1). */
+    double (*output_loss_grad)(size_t n, const float *restrict z, const float *restrict y,
+                               float *restrict p, float *restrict dz, size_t *correct);
+
+    /* y += alpha x over n floats. */
+    void (*axpy)(size_t n, float alpha, const float *restrict x, float *restrict y);
+
+    /* x *= alpha over n floats. */
+    void (*scale)(size_t n, float alpha, float *x);
+} bmlp_kernels_t;
+
+extern const bmlp_kernels_t bmlp_kernels_scalar;
+
+#endif /* BMLP_KERNELS_H */

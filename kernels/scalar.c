@@ -1,0 +1,151 @@
+/* The reference kernels: plain loops in float, with exp from SLEEF's scalar 1-ULP expf. */
+#include <math.h>
+
+#include <sleef.h>
+
+#include "kernels.h"
+
+static void dense_forward_scalar(size_t m, size_t n, size_t k, const float *restrict W,
+                                 const float *restrict b, const float *restrict A, size_t lda,
+                                 float *restrict Z, size_t ldz)
+{
+    for (size_t i = 0; i < m; i++) {
+        float *z = Z + i * ldz;
+        for (size_t s = 0; s < n; s++)
+            z[s] = b[i];
+        /* Accumulate one input row at a time so the inner loop runs along samples. */
+        for (size_t j = 0; j < k; j++) {
+            const float w = W[i * k + j];
+            const float *a = A + j * lda;
+            for (size_t s = 0; s < n; s++)
+                z[s] += w * a[s];
+        }
+    }
+}
+
+static void dense_backward_input_scalar(size_t m, size_t n, size_t k, const float *restrict W,
+                                        const float *restrict dZ, size_t lddz,
+                                        float *restrict dA, size_t ldda)
+{
+    for (size_t j = 0; j < k; j++) {
+        float *da = dA + j * ldda;
+        for (size_t s = 0; s < n; s++)
+            da[s] = 0.0f;
+        for (size_t i = 0; i < m; i++) {
+            const float w = W[i * k + j];
+            const float *dz = dZ + i * lddz;
+            for (size_t s = 0; s < n; s++)
+                da[s] += w * dz[s];
+        }
+    }
+}
+
+static void weight_grad_scalar(size_t m, size_t n, size_t k, const float *restrict dZ,
+                               size_t lddz, const float *restrict A, size_t lda,
+                               float *restrict dW)
+{
+    for (size_t i = 0; i < m; i++) {
+        const float *dz = dZ + i * lddz;
+        for (size_t j = 0; j < k; j++) {
+            const float *a = A + j * lda;
+            float sum = 0.0f;
+            for (size_t s = 0; s < n; s++)
+                sum += dz[s] * a[s];
+            dW[i * k + j] = sum;
+        }
+    }
+}
+
+static void bias_grad_scalar(size_t m, size_t n, const float *restrict dZ, size_t lddz,
+                             float *restrict db)
+{
+    for (size_t i = 0; i < m; i++) {
+        const float *dz = dZ + i * lddz;
+        float sum = 0.0f;
+        for (size_t s = 0; s < n; s++)
+            sum += dz[s];
+        db[i] = sum;
+    }
+}
+
+/* sigma(z) = 1 / (1 + exp(-z)). exp(-z) overflows to +inf for z below about -88.7, which gives
+ * exactly 0, and underflows to 0 for large z, which gives exactly 1; no NaN for any non-NaN z. */
+static float sigmoid1(float z)
+{
+    return 1.0f / (1.0f + Sleef_expf_u10(-z));
+}
+
+static void sigmoid_scalar(size_t m, size_t n, const float *Z, size_t ldz, float *A, size_t lda)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t s = 0; s < n; s++)
+            A[i * lda + s] = sigmoid1(Z[i * ldz + s]);
+}
+
+static void sigmoid_backward_scalar(size_t m, size_t n, const float *dA, size_t ldda,
+                                    const float *restrict A, size_t lda, float *dZ, size_t lddz)
+{
+    for (size_t i = 0; i < m; i++) {
+        for (size_t s = 0; s < n; s++) {
+            const float a = A[i * lda + s];
+            dZ[i * lddz + s] = dA[i * ldda + s] * a * (1.0f - a);
+        }
+    }
+}
+
+/* log(1 + exp(x)) for any x, without overflow: max(x, 0) + log1p(exp(-|x|)). */
+static double softplus(double x)
+{
+    return fmax(x, 0.0) + log1p(exp(-fabs(x)));
+}
+
+static double output_loss_grad_scalar(size_t n, const float *restrict z, const float *restrict y,
+                                      float *restrict p, float *restrict dz, size_t *correct)
+{
+    double loss = 0.0;
+    size_t hits = 0;
+
+    for (size_t s = 0; s < n; s++) {
+        const float prob = sigmoid1(z[s]);
+        const double zs = z[s];
+
+        /* L = y softplus(-z) + (1 - y) softplus(z), which equals max(z, 0) - z y +
+         * log1p(exp(-|z|)) for finite z. Each term is skipped when its weight is zero, so that
+         * z = +-inf gives 0 * inf = NaN in neither term and the loss is 0 or +inf. */
+        if (y[s] != 0.0f)
+            loss += y[s] * softplus(-zs);
+        if (y[s] != 1.0f)
+            loss += (1.0 - y[s]) * softplus(zs);
+
+        p[s] = prob;
+        dz[s] = prob - y[s];
+        hits += (prob >= 0.5f) == (y[s] == 1.0f);
+    }
+    *correct = hits;
+    return loss;
+}
+
+static void axpy_scalar(size_t n, float alpha, const float *restrict x, float *restrict y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += alpha * x[i];
+}
+
+static void scale_scalar(size_t n, float alpha, float *x)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] *= alpha;
+}
+
+const bmlp_kernels_t bmlp_kernels_scalar = {
+    .name = "scalar",
+    .dense_forward = dense_forward_scalar,
+    .dense_backward_input = dense_backward_input_scalar,
+    .weight_grad = weight_grad_scalar,
+    .bias_grad = bias_grad_scalar,
+    .sigmoid = sigmoid_scalar,
+    .sigmoid_backward = sigmoid_backward_scalar,
+    .output_loss_grad = output_loss_grad_scalar,
+    .axpy = axpy_scalar,
+    .scale = scale_scalar,
+};

@@ -1,0 +1,17 @@
+/* 64-byte aligned allocation; internal to the library. */
+#ifndef BMLP_SRC_ALLOC_H
+#define BMLP_SRC_ALLOC_H
+
+#include <stddef.h>
+
+/* Alignment of every buffer the library allocates, in bytes: one cache line and one AVX-512
+ * register. */
+#define BMLP_ALIGN 64
+
+/* Allocates count floats aligned to BMLP_ALIGN and zeroes them; NULL on failure or overflow. */
+float *bmlp_alloc_floats(size_t count);
+
+/* Frees memory from bmlp_alloc_floats. Accepts NULL. */
+void bmlp_free_floats(float *p);
+
+#endif /* BMLP_SRC_ALLOC_H */

@@ -1,0 +1,93 @@
+/* Shared pieces of the bmlp command: option parsing, data loading and error reporting. */
+#ifndef BMLP_CLI_H
+#define BMLP_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bmlp/bmlp.h"
+
+/* Exit statuses of the command. */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILURE_OTHER = 1, /* training diverged, a write failed, out of memory */
+    EXIT_USAGE = 2          /* bad options, or input data or a model file that is invalid */
+};
+
+/* Subcommands; each returns the process exit status. argv[0] is the subcommand name. */
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_example(int argc, char **argv);
+
+/* Parsers of option values. Each prints "bmlp CMD: --OPTION: ..." to stderr and returns -1 when
+ * text is not a valid value in [min, max]. */
+int cli_parse_size(const char *cmd, const char *option, const char *text, size_t min, size_t max,
+                   size_t *out);
+int cli_parse_u64(const char *cmd, const char *option, const char *text, uint64_t *out);
+int cli_parse_double(const char *cmd, const char *option, const char *text, double min,
+                     double max, double *out);
+
+/* Parses a comma-separated list of hidden-layer widths such as "16,16"; "none" (or an empty
+ * string) means no hidden layer. */
+int cli_parse_hidden(const char *cmd, const char *text, size_t *widths, size_t *count);
+
+/* Where training or evaluation data comes from: a CSV file or a synthetic generator. */
+typedef struct cli_data_options {
+    const char *source;     /* a path, or "synth:NAME" */
+    bmlp_csv_options_t csv;
+    bmlp_synth_options_t synth;
+} cli_data_options_t;
+
+void cli_data_options_default(cli_data_options_t *opt);
+
+/* Recognizes the data options shared by train, predict and eval. Returns 1 when the option was
+ * one of them (and it parsed), 0 when it was not, -1 when its value is invalid. */
+int cli_data_option(const char *cmd, int opt, const char *arg, cli_data_options_t *data);
+
+/* The getopt_long codes of the shared data options. */
+enum {
+    CLI_OPT_DATA = 1000,
+    CLI_OPT_FORMAT,
+    CLI_OPT_SKIP_LINES,
+    CLI_OPT_HEADER,
+    CLI_OPT_LABEL_COL,
+    CLI_OPT_SAMPLES,
+    CLI_OPT_FEATURES,
+    CLI_OPT_NOISE,
+    CLI_OPT_DATA_SEED
+};
+
+/* The long options of the shared data options, for a getopt_long table. */
+#define CLI_DATA_LONG_OPTIONS                                                                 \
+    {"data", required_argument, NULL, CLI_OPT_DATA},                                         \
+        {"format", required_argument, NULL, CLI_OPT_FORMAT},                                 \
+        {"skip-lines", required_argument, NULL, CLI_OPT_SKIP_LINES},                         \
+        {"header", no_argument, NULL, CLI_OPT_HEADER},                                       \
+        {"label-col", required_argument, NULL, CLI_OPT_LABEL_COL},                           \
+        {"samples", required_argument, NULL, CLI_OPT_SAMPLES},                               \
+        {"features", required_argument, NULL, CLI_OPT_FEATURES},                             \
+        {"noise", required_argument, NULL, CLI_OPT_NOISE},                                   \
+        {"data-seed", required_argument, NULL, CLI_OPT_DATA_SEED}
+
+/* Help text of the shared data options. */
+extern const char cli_data_help[];
+
+/* Loads the dataset that data describes. On failure prints the error and returns its status. */
+bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bmlp_dataset_t *ds);
+
+/* Prints "bmlp CMD: error text" to stderr. */
+void cli_print_error(const char *cmd, const bmlp_error_t *err);
+
+/* The exit status for a failed load of input data or a model: EXIT_USAGE, except for an
+ * allocation failure. */
+int cli_input_exit_status(bmlp_status_t status);
+
+/* Prints "bmlp CMD: MESSAGE\nTry 'bmlp CMD --help'." to stderr and returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+#endif /* BMLP_CLI_H */

@@ -1,0 +1,225 @@
+/* bmlp predict and bmlp eval: apply a saved model to a dataset. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char predict_help[] =
+    "Usage: bmlp predict --model MODEL --data PATH [OPTIONS]\n"
+    "\n"
+    "Writes one line per sample: the predicted probability of class 1, a comma, and the\n"
+    "predicted class (1 when the probability is at least 0.5). The model's standardization\n"
+    "is applied to the features first. The data file has the layout used for training: its\n"
+    "label column is read and checked but not used.\n"
+    "\n"
+    "%s"
+    "\n"
+    "Output:\n"
+    "  --model MODEL        model file written by 'bmlp train --out'\n"
+    "  --out FILE           write the predictions to FILE (replaced whole, only on\n"
+    "                       success) instead of standard output\n"
+    "  -h, --help           show this help\n";
+
+static const char eval_help[] =
+    "Usage: bmlp eval --model MODEL --data PATH [OPTIONS]\n"
+    "\n"
+    "Prints the mean binary cross-entropy and the accuracy (threshold 0.5) of a saved model on\n"
+    "a labelled dataset, as 'key: value' lines.\n"
+    "\n"
+    "%s"
+    "\n"
+    "Model:\n"
+    "  --model MODEL        model file written by 'bmlp train --out'\n"
+    "  -h, --help           show this help\n";
+
+enum { OPT_MODEL = 1, OPT_OUT };
+
+static const struct option apply_options[] = {
+    CLI_DATA_LONG_OPTIONS,
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Options of predict and eval. */
+typedef struct apply_args {
+    cli_data_options_t data;
+    const char *model;
+    const char *out;
+} apply_args_t;
+
+/* Parses argv; returns -1 on error, 1 when help was printed, 0 otherwise. */
+static int parse_apply_args(const char *cmd, const char *help, int argc, char **argv,
+                            apply_args_t *a)
+{
+    int opt;
+
+    memset(a, 0, sizeof(*a));
+    cli_data_options_default(&a->data);
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", apply_options, NULL)) != -1) {
+        int handled;
+
+        if (opt == 'h') {
+            printf(help, cli_data_help);
+            return 1;
+        }
+        if (opt == '?')
+            return cli_usage_error(cmd, "invalid or incomplete option '%s'", argv[optind - 1]),
+                   -1;
+        if (opt == OPT_OUT && strcmp(cmd, "predict") != 0)
+            return cli_usage_error(cmd, "--out is an option of predict only"), -1;
+        handled = cli_data_option(cmd, opt, optarg, &a->data);
+        if (handled < 0)
+            return -1;
+        if (opt == OPT_MODEL)
+            a->model = optarg;
+        if (opt == OPT_OUT)
+            a->out = optarg;
+    }
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]), -1;
+    if (a->model == NULL)
+        return cli_usage_error(cmd, "--model is required"), -1;
+    if (a->data.source == NULL)
+        return cli_usage_error(cmd, "--data is required"), -1;
+    return 0;
+}
+
+/* Loads the model and the data and checks that they fit together; returns an exit status. */
+static int load_model_and_data(const char *cmd, const apply_args_t *a, bmlp_net_t **net,
+                               bmlp_dataset_t *ds)
+{
+    bmlp_error_t err;
+    bmlp_status_t st;
+
+    bmlp_error_clear(&err);
+    st = bmlp_model_load(a->model, net, &err);
+    if (st != BMLP_OK) {
+        cli_print_error(cmd, &err);
+        return cli_input_exit_status(st);
+    }
+    st = cli_load_data(cmd, &a->data, ds);
+    if (st != BMLP_OK) {
+        bmlp_net_free(*net);
+        return cli_input_exit_status(st);
+    }
+    if (ds->n_features != bmlp_net_width(*net, 0)) {
+        fprintf(stderr, "bmlp %s: %s has %zu features but the model %s takes %zu\n", cmd,
+                a->data.source, ds->n_features, a->model, bmlp_net_width(*net, 0));
+        bmlp_dataset_free(ds);
+        bmlp_net_free(*net);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+/* Writes the predictions to f; returns 0, or -1 when a write failed. */
+static int write_predictions(FILE *f, const float *prob, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (fprintf(f, "%.9g,%d\n", (double)prob[i], prob[i] >= 0.5f) < 0)
+            return -1;
+    }
+    return fflush(f) == 0 ? 0 : -1;
+}
+
+/* Writes the predictions to path through a temporary file renamed into place. */
+static int save_predictions(const char *path, const float *prob, size_t n)
+{
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 16);
+    FILE *f = NULL;
+    int fd;
+
+    if (tmp == NULL)
+        return -1;
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp.XXXXXX", 12);
+    fd = mkstemp(tmp);
+    if (fd >= 0)
+        f = fdopen(fd, "w");
+    if (f == NULL || write_predictions(f, prob, n) != 0 || fsync(fileno(f)) != 0 ||
+        fclose(f) != 0 || rename(tmp, path) != 0) {
+        int saved = errno;
+        if (f != NULL)
+            fclose(f);
+        else if (fd >= 0)
+            close(fd);
+        if (fd >= 0)
+            unlink(tmp);
+        free(tmp);
+        errno = saved;
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    apply_args_t args;
+    bmlp_net_t *net;
+    bmlp_dataset_t ds;
+    bmlp_error_t err;
+    float *prob;
+    int rc = parse_apply_args("predict", predict_help, argc, argv, &args);
+
+    if (rc != 0)
+        return rc > 0 ? EXIT_OK : EXIT_USAGE;
+    rc = load_model_and_data("predict", &args, &net, &ds);
+    if (rc != EXIT_OK)
+        return rc;
+    prob = malloc((ds.n_samples + 1) * sizeof(float));
+    if (prob == NULL) {
+        fprintf(stderr, "bmlp predict: out of memory for %zu predictions\n", ds.n_samples);
+        rc = EXIT_FAILURE_OTHER;
+    } else if (bmlp_predict(net, ds.x, ds.n_samples, prob, &err) != BMLP_OK) {
+        cli_print_error("predict", &err);
+        rc = EXIT_FAILURE_OTHER;
+    } else if (args.out != NULL && save_predictions(args.out, prob, ds.n_samples) != 0) {
+        fprintf(stderr, "bmlp predict: cannot write %s: %s\n", args.out, strerror(errno));
+        rc = EXIT_FAILURE_OTHER;
+    } else if (args.out == NULL && write_predictions(stdout, prob, ds.n_samples) != 0) {
+        fprintf(stderr, "bmlp predict: cannot write to standard output: %s\n",
+                strerror(errno));
+        rc = EXIT_FAILURE_OTHER;
+    }
+    free(prob);
+    bmlp_dataset_free(&ds);
+    bmlp_net_free(net);
+    return rc;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    apply_args_t args;
+    bmlp_net_t *net;
+    bmlp_dataset_t ds;
+    bmlp_error_t err;
+    double loss, accuracy;
+    int rc = parse_apply_args("eval", eval_help, argc, argv, &args);
+
+    if (rc != 0)
+        return rc > 0 ? EXIT_OK : EXIT_USAGE;
+    rc = load_model_and_data("eval", &args, &net, &ds);
+    if (rc != EXIT_OK)
+        return rc;
+    if (bmlp_evaluate(net, &ds, &loss, &accuracy, &err) != BMLP_OK) {
+        cli_print_error("eval", &err);
+        rc = EXIT_FAILURE_OTHER;
+    } else {
+        printf("samples: %zu\n", ds.n_samples);
+        printf("loss: %.6f\n", loss);
+        printf("accuracy: %.4f\n", accuracy);
+    }
+    bmlp_dataset_free(&ds);
+    bmlp_net_free(net);
+    return rc;
+}

@@ -1,0 +1,262 @@
+/* bmlp train: fit a network and optionally save it. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char train_help[] =
+    "Usage: bmlp train [OPTIONS]\n"
+    "\n"
+    "Trains a network by mini-batch SGD on binary cross-entropy. Prints the configuration,\n"
+    "one line per epoch and the final figures as 'key: value' lines. Without --data it\n"
+    "trains on synth:moons (4000 samples).\n"
+    "\n"
+    "%s"
+    "\n"
+    "Network and training:\n"
+    "  --hidden LIST        hidden layer widths in units, comma-separated, or none\n"
+    "                       (default 16)\n"
+    "  --epochs E           passes over the training samples (default 30)\n"
+    "  --batch B            samples per SGD step (default 32); the last batch of an\n"
+    "                       epoch may be smaller\n"
+    "  --lr X               learning rate, per step on the batch-mean gradient (default 0.5)\n"
+    "  --seed S             seed of initialization, split and shuffles (default 1)\n"
+    "  --val-split F        fraction of samples held out for validation, in [0, 1)\n"
+    "                       (default 0.2)\n"
+    "  --no-standardize     train on raw features instead of (x - mean) / std\n"
+    "  --isa NAME           kernels: auto, scalar, avx2 or avx512 (default auto, or the\n"
+    "                       BMLP_ISA environment variable)\n"
+    "  --out MODEL          save the trained model to this file\n"
+    "  --quiet              print only the final 'key: value' lines\n"
+    "  -h, --help           show this help\n";
+
+enum {
+    OPT_HIDDEN = 1,
+    OPT_EPOCHS,
+    OPT_BATCH,
+    OPT_LR,
+    OPT_SEED,
+    OPT_VAL_SPLIT,
+    OPT_NO_STANDARDIZE,
+    OPT_ISA,
+    OPT_OUT,
+    OPT_QUIET
+};
+
+static const struct option train_options[] = {
+    CLI_DATA_LONG_OPTIONS,
+    {"hidden", required_argument, NULL, OPT_HIDDEN},
+    {"epochs", required_argument, NULL, OPT_EPOCHS},
+    {"batch", required_argument, NULL, OPT_BATCH},
+    {"lr", required_argument, NULL, OPT_LR},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"val-split", required_argument, NULL, OPT_VAL_SPLIT},
+    {"no-standardize", no_argument, NULL, OPT_NO_STANDARDIZE},
+    {"isa", required_argument, NULL, OPT_ISA},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Everything bmlp train was asked to do. */
+typedef struct train_args {
+    cli_data_options_t data;
+    size_t hidden[BMLP_MAX_HIDDEN];
+    size_t num_hidden;
+    bmlp_train_options_t train;
+    const char *out;
+    int quiet;
+} train_args_t;
+
+/* Applies one training option; returns 0, or -1 after printing an error. */
+static int train_option(int opt, const char *arg, train_args_t *a)
+{
+    double v;
+
+    switch (opt) {
+    case OPT_HIDDEN:
+        return cli_parse_hidden("train", arg, a->hidden, &a->num_hidden);
+    case OPT_EPOCHS:
+        return cli_parse_size("train", "epochs", arg, 1, 1000000000, &a->train.epochs);
+    case OPT_BATCH:
+        return cli_parse_size("train", "batch", arg, 1, BMLP_MAX_SAMPLES, &a->train.batch_size);
+    case OPT_LR:
+        if (cli_parse_double("train", "lr", arg, 1e-30, 1e6, &v) != 0)
+            return -1;
+        a->train.learning_rate = (float)v;
+        return 0;
+    case OPT_SEED:
+        return cli_parse_u64("train", "seed", arg, &a->train.seed);
+    case OPT_VAL_SPLIT:
+        if (cli_parse_double("train", "val-split", arg, 0.0, 0.99, &v) != 0)
+            return -1;
+        a->train.val_split = v;
+        return 0;
+    case OPT_NO_STANDARDIZE:
+        a->train.standardize = 0;
+        return 0;
+    case OPT_ISA:
+        if (bmlp_isa_parse(arg, &a->train.isa) == 0)
+            return 0;
+        cli_usage_error("train", "--isa: unknown instruction set '%s' (expected auto, scalar, "
+                                 "avx2 or avx512)",
+                        arg);
+        return -1;
+    case OPT_OUT:
+        a->out = arg;
+        return 0;
+    case OPT_QUIET:
+        a->quiet = 1;
+        return 0;
+    default:
+        cli_usage_error("train", "invalid option");
+        return -1;
+    }
+}
+
+/* Parses argv into a; returns -1 on error, 1 when help was printed, 0 otherwise. */
+static int parse_train_args(int argc, char **argv, train_args_t *a)
+{
+    int opt;
+
+    memset(a, 0, sizeof(*a));
+    cli_data_options_default(&a->data);
+    a->data.source = "synth:moons";
+    a->hidden[0] = 16;
+    a->num_hidden = 1;
+    bmlp_train_options_default(&a->train);
+    a->train.epochs = 30;
+
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", train_options, NULL)) != -1) {
+        int handled;
+
+        if (opt == 'h') {
+            printf(train_help, cli_data_help);
+            return 1;
+        }
+        if (opt == '?')
+            return cli_usage_error("train", "invalid or incomplete option '%s'",
+                                   argv[optind - 1]),
+                   -1;
+        handled = cli_data_option("train", opt, optarg, &a->data);
+        if (handled < 0)
+            return -1;
+        if (handled == 0 && train_option(opt, optarg, a) != 0)
+            return -1;
+    }
+    if (optind < argc)
+        return cli_usage_error("train", "unexpected argument '%s'", argv[optind]), -1;
+    return 0;
+}
+
+static void print_layers(const bmlp_net_t *net)
+{
+    printf("layers: ");
+    for (size_t k = 0; k <= bmlp_net_num_layers(net); k++)
+        printf(k == 0 ? "%zu" : "-%zu", bmlp_net_width(net, k));
+    printf("\n");
+}
+
+static void print_config(const train_args_t *a, const bmlp_net_t *net, const bmlp_dataset_t *ds,
+                         bmlp_isa_t isa)
+{
+    size_t n_train, n_val;
+
+    bmlp_train_split_sizes(ds->n_samples, a->train.val_split, &n_train, &n_val);
+    printf("data: %s\n", a->data.source);
+    printf("samples: %zu\n", ds->n_samples);
+    printf("features: %zu\n", ds->n_features);
+    print_layers(net);
+    printf("parameters: %zu\n", bmlp_net_num_params(net));
+    printf("train_samples: %zu\n", n_train);
+    printf("val_samples: %zu\n", n_val);
+    printf("epochs: %zu\n", a->train.epochs);
+    printf("batch: %zu\n", a->train.batch_size);
+    printf("learning_rate: %g\n", (double)a->train.learning_rate);
+    printf("seed: %llu\n", (unsigned long long)a->train.seed);
+    printf("standardize: %s\n", a->train.standardize ? "yes" : "no");
+    printf("isa: %s\n", bmlp_isa_name(isa));
+    /* TODO: training runs on one thread until the OpenMP split of mini-batches exists. */
+    printf("threads: 1\n");
+    printf("%6s %11s %10s %10s %10s %12s\n", "epoch", "train_loss", "train_acc", "val_loss",
+           "val_acc", "samples/s");
+    fflush(stdout);
+}
+
+static int print_epoch(const bmlp_epoch_report_t *r, void *user)
+{
+    (void)user;
+    printf("%6zu %11.5f %10.4f %10.5f %10.4f %12.4g\n", r->epoch, r->train_loss,
+           r->train_accuracy, r->val_loss, r->val_accuracy, r->samples_per_second);
+    fflush(stdout);
+    return 0;
+}
+
+static void print_result(const bmlp_train_result_t *r)
+{
+    printf("train_loss: %.6f\n", r->last.train_loss);
+    printf("train_accuracy: %.4f\n", r->last.train_accuracy);
+    if (r->n_val > 0) {
+        printf("val_loss: %.6f\n", r->last.val_loss);
+        printf("val_accuracy: %.4f\n", r->last.val_accuracy);
+    }
+}
+
+/* Builds the network, trains it and saves it; returns the exit status. */
+static int run_training(train_args_t *a, const bmlp_dataset_t *ds)
+{
+    bmlp_net_t *net = NULL;
+    bmlp_train_result_t result;
+    bmlp_error_t err;
+    bmlp_isa_t isa;
+    bmlp_status_t st;
+
+    bmlp_error_clear(&err);
+    st = bmlp_isa_resolve(a->train.isa, &isa, &err);
+    if (st == BMLP_OK)
+        st = bmlp_net_create(ds->n_features, a->hidden, a->num_hidden, &net, &err);
+    if (st != BMLP_OK) {
+        cli_print_error("train", &err);
+        return cli_input_exit_status(st);
+    }
+    if (!a->quiet) {
+        print_config(a, net, ds, isa);
+        a->train.on_epoch = print_epoch;
+    }
+    st = bmlp_train(net, ds, &a->train, &result, &err);
+    if (st == BMLP_OK && a->out != NULL)
+        st = bmlp_model_save(net, a->out, &err);
+    if (st != BMLP_OK) {
+        cli_print_error("train", &err);
+        bmlp_net_free(net);
+        return st == BMLP_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_FAILURE_OTHER;
+    }
+    print_result(&result);
+    if (a->out != NULL)
+        printf("model: %s\n", a->out);
+    bmlp_net_free(net);
+    return EXIT_OK;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_args_t args;
+    bmlp_dataset_t ds;
+    bmlp_status_t st;
+    int rc;
+
+    rc = parse_train_args(argc, argv, &args);
+    if (rc != 0)
+        return rc > 0 ? EXIT_OK : EXIT_USAGE;
+    st = cli_load_data("train", &args.data, &ds);
+    if (st != BMLP_OK)
+        return cli_input_exit_status(st);
+    rc = run_training(&args, &ds);
+    bmlp_dataset_free(&ds);
+    return rc;
+}

@@ -1,0 +1,205 @@
+/* Option parsing, data loading and error reporting shared by the subcommands. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "bmlp %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'bmlp %s --help'.\n", cmd);
+    return EXIT_USAGE;
+}
+
+int cli_parse_u64(const char *cmd, const char *option, const char *text, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(text, &end, 10);
+    if (text[0] == '\0' || text[0] == '-' || text[0] == '+' || *end != '\0' || errno != 0) {
+        cli_usage_error(cmd, "--%s: invalid value '%s' (expected a non-negative integer)", option,
+                        text);
+        return -1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int cli_parse_size(const char *cmd, const char *option, const char *text, size_t min, size_t max,
+                   size_t *out)
+{
+    uint64_t v;
+
+    if (cli_parse_u64(cmd, option, text, &v) != 0)
+        return -1;
+    if (v < min || v > max) {
+        cli_usage_error(cmd, "--%s: %s is out of range (%zu to %zu)", option, text, min, max);
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+int cli_parse_double(const char *cmd, const char *option, const char *text, double min,
+                     double max, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(text, &end);
+    if (text[0] == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+        cli_usage_error(cmd, "--%s: invalid value '%s' (expected a finite number)", option, text);
+        return -1;
+    }
+    if (v < min || v > max) {
+        cli_usage_error(cmd, "--%s: %s is out of range (%g to %g)", option, text, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_hidden(const char *cmd, const char *text, size_t *widths, size_t *count)
+{
+    const char *p = text;
+
+    *count = 0;
+    if (strcmp(text, "none") == 0 || text[0] == '\0')
+        return 0;
+    for (;;) {
+        char *end;
+        unsigned long long v;
+
+        errno = 0;
+        v = strtoull(p, &end, 10);
+        if (end == p || *p == '-' || *p == '+' || errno != 0 || v == 0 || v > BMLP_MAX_WIDTH ||
+            (*end != ',' && *end != '\0')) {
+            cli_usage_error(cmd,
+                            "--hidden: invalid list '%s' (expected widths from 1 to %zu "
+                            "separated by commas, such as 16,16, or none)",
+                            text, BMLP_MAX_WIDTH);
+            return -1;
+        }
+        if (*count == BMLP_MAX_HIDDEN) {
+            cli_usage_error(cmd, "--hidden: more than %d hidden layers", BMLP_MAX_HIDDEN);
+            return -1;
+        }
+        widths[(*count)++] = (size_t)v;
+        if (*end == '\0')
+            return 0;
+        p = end + 1;
+    }
+}
+
+const char cli_data_help[] =
+    "Data:\n"
+    "  --data PATH|synth:NAME  CSV file, or a synthetic set: synth:xor, synth:blobs,\n"
+    "                          synth:moons, synth:circles\n"
+    "  --format csv            file format (csv is the only one so far)\n"
+    "  --skip-lines N          lines to skip at the top of the file (default 0)\n"
+    "  --header                the first line after the skipped ones names the columns\n"
+    "  --label-col K           1-based column of the 0/1 label (default: the last)\n"
+    "  --samples N             synthetic samples to generate (default 4000)\n"
+    "  --features D            features of synth:blobs (default 2; the others have 2)\n"
+    "  --noise X               standard deviation of the noise added to each synthetic\n"
+    "                          feature, in feature units (default 0.1)\n"
+    "  --data-seed S           seed of the synthetic generator (default 1)\n";
+
+void cli_data_options_default(cli_data_options_t *opt)
+{
+    memset(opt, 0, sizeof(*opt));
+    bmlp_csv_options_default(&opt->csv);
+    opt->synth.kind = BMLP_SYNTH_MOONS;
+    opt->synth.n_samples = 4000;
+    opt->synth.n_features = 2;
+    opt->synth.noise = 0.1;
+    opt->synth.seed = 1;
+}
+
+int cli_data_option(const char *cmd, int opt, const char *arg, cli_data_options_t *data)
+{
+    switch (opt) {
+    case CLI_OPT_DATA:
+        data->source = arg;
+        return 1;
+    case CLI_OPT_FORMAT:
+        if (strcmp(arg, "csv") != 0)
+            return cli_usage_error(cmd, "--format: unknown format '%s' (expected csv)", arg), -1;
+        return 1;
+    case CLI_OPT_SKIP_LINES:
+        return cli_parse_size(cmd, "skip-lines", arg, 0, SIZE_MAX, &data->csv.skip_lines) ? -1 : 1;
+    case CLI_OPT_HEADER:
+        data->csv.header = 1;
+        return 1;
+    case CLI_OPT_LABEL_COL:
+        return cli_parse_size(cmd, "label-col", arg, 1, BMLP_MAX_FEATURES + 1,
+                              &data->csv.label_column)
+                   ? -1
+                   : 1;
+    case CLI_OPT_SAMPLES:
+        return cli_parse_size(cmd, "samples", arg, 1, BMLP_MAX_SAMPLES, &data->synth.n_samples)
+                   ? -1
+                   : 1;
+    case CLI_OPT_FEATURES:
+        return cli_parse_size(cmd, "features", arg, 1, BMLP_MAX_FEATURES,
+                              &data->synth.n_features)
+                   ? -1
+                   : 1;
+    case CLI_OPT_NOISE:
+        return cli_parse_double(cmd, "noise", arg, 0.0, 1e6, &data->synth.noise) ? -1 : 1;
+    case CLI_OPT_DATA_SEED:
+        return cli_parse_u64(cmd, "data-seed", arg, &data->synth.seed) ? -1 : 1;
+    default:
+        return 0;
+    }
+}
+
+void cli_print_error(const char *cmd, const bmlp_error_t *err)
+{
+    char text[1200];
+
+    bmlp_error_format(err, text, sizeof(text));
+    fprintf(stderr, "bmlp %s: %s\n", cmd, text);
+}
+
+int cli_input_exit_status(bmlp_status_t status)
+{
+    return status == BMLP_ERR_NO_MEMORY ? EXIT_FAILURE_OTHER : EXIT_USAGE;
+}
+
+bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bmlp_dataset_t *ds)
+{
+    bmlp_error_t err;
+    bmlp_status_t st;
+
+    bmlp_error_clear(&err);
+    if (strncmp(data->source, "synth:", 6) == 0) {
+        bmlp_synth_options_t synth = data->synth;
+        if (bmlp_synth_kind_parse(data->source + 6, &synth.kind) != 0) {
+            cli_usage_error(cmd,
+                            "--data: unknown synthetic set '%s' (expected synth:xor, "
+                            "synth:blobs, synth:moons or synth:circles)",
+                            data->source);
+            return BMLP_ERR_INVALID_ARGUMENT;
+        }
+        st = bmlp_synth_generate(&synth, ds, &err);
+    } else {
+        st = bmlp_csv_load(data->source, &data->csv, ds, &err);
+    }
+    if (st != BMLP_OK)
+        cli_print_error(cmd, &err);
+    return st;
+}

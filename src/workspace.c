@@ -1,0 +1,225 @@
+/* Workspace allocation and the forward and backward passes over one tile. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "dispatch.h"
+#include "error.h"
+#include "net_internal.h"
+#include "workspace.h"
+
+/* Tiles are padded to a multiple of 16 samples, one AVX-512 register of floats. */
+#define TILE_PAD 16
+
+void bmlp_workspace_free(bmlp_workspace_t *ws)
+{
+    if (ws == NULL)
+        return;
+    for (size_t k = 0; k <= ws->num_layers; k++) {
+        bmlp_free_floats(ws->a[k]);
+        bmlp_free_floats(ws->z[k]);
+        bmlp_free_floats(ws->da[k]);
+        bmlp_free_floats(ws->dz[k]);
+    }
+    bmlp_free_floats(ws->y);
+    free(ws);
+}
+
+bmlp_status_t bmlp_workspace_create(const bmlp_net_t *net, size_t max_batch, bmlp_isa_t isa,
+                                    bmlp_workspace_t **out, bmlp_error_t *err)
+{
+    bmlp_workspace_t *ws;
+    bmlp_isa_t resolved;
+    bmlp_status_t st;
+    size_t L = net->num_layers;
+    int failed = 0;
+
+    *out = NULL;
+    if (max_batch == 0 || max_batch > BMLP_MAX_SAMPLES)
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "batch size %zu is out of range (1 to %zu)", max_batch,
+                         BMLP_MAX_SAMPLES);
+    st = bmlp_isa_resolve(isa, &resolved, err);
+    if (st != BMLP_OK)
+        return st;
+    ws = calloc(1, sizeof(*ws));
+    if (ws == NULL)
+        return bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL, "cannot allocate workspace");
+    ws->kernels = bmlp_kernels_for(resolved);
+    ws->isa = resolved;
+    ws->num_layers = L;
+    ws->max_batch = max_batch;
+    ws->ld = (max_batch + TILE_PAD - 1) / TILE_PAD * TILE_PAD;
+
+    for (size_t k = 0; k <= L; k++) {
+        size_t tile = net->widths[k] * ws->ld;
+        ws->a[k] = bmlp_alloc_floats(tile);
+        failed |= ws->a[k] == NULL;
+        if (k == 0)
+            continue;
+        ws->z[k] = bmlp_alloc_floats(tile);
+        ws->dz[k] = bmlp_alloc_floats(tile);
+        failed |= ws->z[k] == NULL || ws->dz[k] == NULL;
+        if (k < L) {
+            ws->da[k] = bmlp_alloc_floats(tile);
+            failed |= ws->da[k] == NULL;
+        }
+    }
+    ws->y = bmlp_alloc_floats(ws->ld);
+    if (failed || ws->y == NULL) {
+        bmlp_workspace_free(ws);
+        return bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
+                         "cannot allocate workspace for batches of %zu samples", max_batch);
+    }
+    *out = ws;
+    return BMLP_OK;
+}
+
+bmlp_isa_t bmlp_workspace_isa(const bmlp_workspace_t *ws)
+{
+    return ws->isa;
+}
+
+bmlp_status_t bmlp_workspace_view(const bmlp_workspace_t *ws, size_t k, bmlp_tile_view_t *view)
+{
+    if (k > ws->num_layers)
+        return BMLP_ERR_INVALID_ARGUMENT;
+    view->a = ws->a[k];
+    view->z = ws->z[k];
+    view->da = ws->da[k];
+    view->dz = ws->dz[k];
+    view->ld = ws->ld;
+    return BMLP_OK;
+}
+
+void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x, const float *y,
+                    const size_t *rows, size_t n)
+{
+    size_t d = net->widths[0];
+    float *a0 = ws->a[0];
+
+    for (size_t s = 0; s < n; s++) {
+        size_t row = rows != NULL ? rows[s] : s;
+        const float *xs = x + row * d;
+        if (net->mean != NULL) {
+            for (size_t j = 0; j < d; j++)
+                a0[j * ws->ld + s] = (xs[j] - net->mean[j]) / net->std[j];
+        } else {
+            for (size_t j = 0; j < d; j++)
+                a0[j * ws->ld + s] = xs[j];
+        }
+        if (y != NULL)
+            ws->y[s] = y[row];
+    }
+    ws->n = n;
+}
+
+void bmlp_forward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws)
+{
+    const bmlp_kernels_t *kr = ws->kernels;
+    size_t L = net->num_layers;
+
+    for (size_t l = 0; l < L; l++) {
+        size_t m = net->widths[l + 1];
+        size_t k = net->widths[l];
+        const float *W = net->params + net->w_offset[l];
+        const float *b = net->params + net->b_offset[l];
+
+        kr->dense_forward(m, ws->n, k, W, b, ws->a[l], ws->ld, ws->z[l + 1], ws->ld);
+        /* The output layer's sigmoid is applied by the loss kernel, from the logit. */
+        if (l + 1 < L)
+            kr->sigmoid(m, ws->n, ws->z[l + 1], ws->ld, ws->a[l + 1], ws->ld);
+    }
+}
+
+double bmlp_loss_tile(bmlp_workspace_t *ws, size_t *correct)
+{
+    size_t L = ws->num_layers;
+
+    return ws->kernels->output_loss_grad(ws->n, ws->z[L], ws->y, ws->a[L], ws->dz[L], correct);
+}
+
+double bmlp_backward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, float *grads,
+                          size_t *correct)
+{
+    const bmlp_kernels_t *kr = ws->kernels;
+    size_t L = net->num_layers;
+    size_t n = ws->n;
+    double loss = bmlp_loss_tile(ws, correct);
+
+    /* Weight layer l maps unit layer l to unit layer l + 1; dz[l + 1] is known here. */
+    for (size_t l = L; l-- > 0;) {
+        size_t m = net->widths[l + 1];
+        size_t k = net->widths[l];
+        const float *W = net->params + net->w_offset[l];
+
+        kr->weight_grad(m, n, k, ws->dz[l + 1], ws->ld, ws->a[l], ws->ld,
+                        grads + net->w_offset[l]);
+        kr->bias_grad(m, n, ws->dz[l + 1], ws->ld, grads + net->b_offset[l]);
+        if (l == 0)
+            break;
+        kr->dense_backward_input(m, n, k, W, ws->dz[l + 1], ws->ld, ws->da[l], ws->ld);
+        kr->sigmoid_backward(k, n, ws->da[l], ws->ld, ws->a[l], ws->ld, ws->dz[l], ws->ld);
+    }
+    return loss;
+}
+
+/* Checks that n samples fit the workspace and that the workspace was made for net. */
+static bmlp_status_t check_tile_size(const bmlp_net_t *net, const bmlp_workspace_t *ws, size_t n,
+                                     bmlp_error_t *err)
+{
+    if (ws->num_layers != net->num_layers)
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "workspace was made for a network of %zu layers, not %zu",
+                         ws->num_layers, net->num_layers);
+    if (n == 0 || n > ws->max_batch)
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "%zu samples requested; the workspace takes 1 to %zu", n,
+                         ws->max_batch);
+    return BMLP_OK;
+}
+
+bmlp_status_t bmlp_forward(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x, size_t n,
+                           float *prob, bmlp_error_t *err)
+{
+    bmlp_status_t st = check_tile_size(net, ws, n, err);
+    const float *logits;
+
+    if (st != BMLP_OK)
+        return st;
+    /* The step functions work on raw inputs: standardization belongs to prediction. */
+    for (size_t s = 0; s < n; s++)
+        for (size_t j = 0; j < net->widths[0]; j++)
+            ws->a[0][j * ws->ld + s] = x[s * net->widths[0] + j];
+    ws->n = n;
+    bmlp_forward_tile(net, ws);
+    logits = ws->z[net->num_layers];
+    if (prob != NULL)
+        ws->kernels->sigmoid(1, n, logits, ws->ld, prob, n);
+    return BMLP_OK;
+}
+
+bmlp_status_t bmlp_backward(bmlp_net_t *net, bmlp_workspace_t *ws, const float *y, size_t n,
+                            double *loss, bmlp_error_t *err)
+{
+    bmlp_status_t st = check_tile_size(net, ws, n, err);
+    size_t correct;
+    double sum;
+
+    if (st != BMLP_OK)
+        return st;
+    if (n != ws->n)
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "backward pass for %zu samples after a forward pass of %zu", n, ws->n);
+    memcpy(ws->y, y, n * sizeof(float));
+    sum = bmlp_backward_tile(net, ws, net->grads, &correct);
+    ws->kernels->scale(net->num_params, 1.0f / (float)n, net->grads);
+    *loss = sum / (double)n;
+    return BMLP_OK;
+}
+
+void bmlp_sgd_step(bmlp_net_t *net, float learning_rate)
+{
+    bmlp_kernels_scalar.axpy(net->num_params, -learning_rate, net->grads, net->params);
+}

@@ -1,0 +1,43 @@
+/* The workspace layout and the tile-level steps shared by the training loop, prediction and
+ * evaluation; internal to the library. */
+#ifndef BMLP_SRC_WORKSPACE_H
+#define BMLP_SRC_WORKSPACE_H
+
+#include <stddef.h>
+
+#include "bmlp/train.h"
+#include "kernels.h"
+
+struct bmlp_workspace {
+    const bmlp_kernels_t *kernels;
+    bmlp_isa_t isa;
+    size_t num_layers;  /* of the network the workspace was made for */
+    size_t max_batch;
+    size_t ld;          /* leading dimension of every tile: max_batch rounded up to 16 */
+    float *a[BMLP_MAX_HIDDEN + 2];  /* activations of unit layer k, widths[k] x ld */
+    float *z[BMLP_MAX_HIDDEN + 2];  /* pre-activations, k >= 1 */
+    float *da[BMLP_MAX_HIDDEN + 2]; /* dL/da, 1 <= k < num_layers */
+    float *dz[BMLP_MAX_HIDDEN + 2]; /* dL/dz, k >= 1 */
+    float *y;                       /* labels of the current tile, ld floats */
+    size_t n;                       /* samples in the current tile */
+};
+
+/* Copies n samples into the input tile, transposing to feature-major and applying the network's
+ * standardization when it has one. Sample s is x[rows[s] * d ...], or x[s * d ...] when rows is
+ * NULL. Labels are copied into ws->y when y is not NULL. */
+void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x, const float *y,
+                    const size_t *rows, size_t n);
+
+/* Forward pass over the n samples already in the input tile. */
+void bmlp_forward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws);
+
+/* Backward pass for the labels in ws->y; stores the gradient summed (not averaged) over the
+ * tile's samples in grads (net layout) and returns the summed loss and the number of correct
+ * predictions. */
+double bmlp_backward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, float *grads,
+                          size_t *correct);
+
+/* Output loss and correct count of the tile without the backward pass (for evaluation). */
+double bmlp_loss_tile(bmlp_workspace_t *ws, size_t *correct);
+
+#endif /* BMLP_SRC_WORKSPACE_H */
