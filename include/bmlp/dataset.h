@@ -46,7 +46,9 @@ void bmlp_csv_options_default(bmlp_csv_options_t *opt);
  * Loads a comma-separated file. Every data line has the same number of fields, each a decimal
  * number; the label field is 0 or 1 (also written 0.0 or 1.0). Lines end in LF or CRLF; blank
  * lines are allowed only at the end. Any other deviation fails with BMLP_ERR_PARSE and an error
- * detail that names the file, line, column and offending text. On failure ds is left empty.
+ * detail that names the file, line, column and offending text. A file that cannot be opened or
+ * read gives BMLP_ERR_IO, and a label column beyond the last field BMLP_ERR_INVALID_ARGUMENT.
+ * On failure ds is left empty. The decimal point is '.' whatever the process locale.
  */
 bmlp_status_t bmlp_csv_load(const char *path, const bmlp_csv_options_t *opt, bmlp_dataset_t *ds,
                             bmlp_error_t *err);

@@ -1,0 +1,511 @@
+/* The CSV loader: a strict comma-separated dialect of decimal numbers, read line by line. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "bmlp/dataset.h"
+#include "error.h"
+
+/* Label exponents are clamped to this magnitude while they are read, so that they cannot
+ * overflow. The clamp exceeds the digit count of any line that fits in memory, so a clamped
+ * exponent never turns a label into exactly 1. */
+#define LABEL_EXPONENT_CLAMP (LLONG_MAX / 20)
+
+/* State of one load. x and y grow geometrically and become the dataset's arrays on success. */
+typedef struct csv_reader {
+    const char *path;
+    const bmlp_csv_options_t *opt;
+    bmlp_error_t *err;
+    FILE *file;
+    char *line;          /* current line, without its LF or CRLF */
+    size_t line_size;    /* allocated size of line, managed by getline */
+    size_t line_length;  /* bytes in line */
+    size_t line_number;  /* 1-based physical line number of line in the file */
+    size_t header_line;  /* line of the header, 0 without one */
+    size_t first_line;   /* line of the first data row, 0 before it is read */
+    size_t n_fields;     /* fields per line, fixed by the header or the first data row */
+    size_t label_index;  /* 0-based field of the label */
+    size_t blank_line;   /* first blank line after the data started, 0 if none yet */
+    size_t n_rows;
+    size_t row_capacity;
+    float *x;
+    float *y;
+} csv_reader_t;
+
+void bmlp_csv_options_default(bmlp_csv_options_t *opt)
+{
+    opt->skip_lines = 0;
+    opt->header = 0;
+    opt->label_column = 0;
+}
+
+/* Returns the 1-based field that contains byte offset of the current line. */
+static size_t field_at(const csv_reader_t *r, size_t offset)
+{
+    size_t field = 1;
+
+    for (size_t i = 0; i < offset; i++)
+        if (r->line[i] == ',')
+            field++;
+    return field;
+}
+
+/* Reads the next line into r->line and strips its LF or CRLF. Returns 1 for a line, 0 at the end
+ * of the file, or a negative status with err filled. A CR is stripped only before an LF, so a CR
+ * that ends a file without a final newline is rejected later as a lone CR. */
+static int read_line(csv_reader_t *r)
+{
+    ssize_t n;
+
+    errno = 0;
+    n = getline(&r->line, &r->line_size, r->file);
+    if (n < 0) {
+        /* getline may fail with ENOMEM without setting the error indicator, so anything short
+         * of a clean end of file is an error. */
+        if (feof(r->file) && !ferror(r->file))
+            return 0;
+        if (errno == ENOMEM)
+            return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->line_number + 1, 0, NULL,
+                             "cannot allocate memory for line %zu", r->line_number + 1);
+        return bmlp_fail(r->err, BMLP_ERR_IO, r->path, r->line_number + 1, 0, NULL,
+                         "read failed: %s", strerror(errno));
+    }
+    r->line_number++;
+    r->line_length = (size_t)n;
+    if (r->line_length > 0 && r->line[r->line_length - 1] == '\n') {
+        r->line_length--;
+        if (r->line_length > 0 && r->line[r->line_length - 1] == '\r')
+            r->line_length--;
+    }
+    r->line[r->line_length] = '\0';
+    return 1;
+}
+
+/* Rejects a CR or NUL byte inside the current line, which would otherwise cut or hide a field. */
+static bmlp_status_t check_line_bytes(csv_reader_t *r)
+{
+    const char *cr = memchr(r->line, '\r', r->line_length);
+    size_t nul = strlen(r->line);
+
+    if (cr != NULL)
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number,
+                         field_at(r, (size_t)(cr - r->line)), NULL,
+                         "carriage return inside a line (lines must end in LF or CRLF)");
+    if (nul < r->line_length)
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, field_at(r, nul),
+                         NULL, "NUL byte inside a line (the file is not text)");
+    return BMLP_OK;
+}
+
+static size_t count_fields(const char *line, size_t length)
+{
+    size_t n = 1;
+
+    for (size_t i = 0; i < length; i++)
+        if (line[i] == ',')
+            n++;
+    return n;
+}
+
+/* Returns the length of the longest prefix of s that is a run of decimal digits. */
+static size_t digit_run(const char *s)
+{
+    size_t n = 0;
+
+    while (s[n] >= '0' && s[n] <= '9')
+        n++;
+    return n;
+}
+
+/* Returns 1 when text is exactly [+-]digits[.digits][(e|E)[+-]digits], with at least one digit
+ * in the mantissa. This grammar excludes what strtod would also take: leading spaces, hex
+ * floats, "nan" and "inf". */
+static int is_decimal(const char *text)
+{
+    const char *p = text;
+    size_t int_digits;
+    size_t frac_digits = 0;
+
+    if (*p == '+' || *p == '-')
+        p++;
+    int_digits = digit_run(p);
+    p += int_digits;
+    if (*p == '.') {
+        p++;
+        frac_digits = digit_run(p);
+        p += frac_digits;
+    }
+    if (int_digits + frac_digits == 0)
+        return 0;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (digit_run(p) == 0)
+            return 0;
+        p += digit_run(p);
+    }
+    return *p == '\0';
+}
+
+/* Returns 1 when text spells NaN or an infinity in a form that strtod accepts. */
+static int is_nonfinite_word(const char *text)
+{
+    char *end;
+    double v = strtod(text, &end);
+
+    return end != text && *end == '\0' && !isfinite(v);
+}
+
+static int is_space_or_tab(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Reports why text, which is not a valid decimal number, was rejected. */
+static bmlp_status_t fail_not_decimal(csv_reader_t *r, size_t column, const char *text,
+                                      const char *expected)
+{
+    size_t n = strlen(text);
+
+    if (n == 0)
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, NULL,
+                         "empty field, expected %s", expected);
+    if (is_space_or_tab(text[0]) || is_space_or_tab(text[n - 1]))
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
+                         "space around a field is not allowed, expected %s", expected);
+    if (is_nonfinite_word(text))
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
+                         "NaN and infinity are not accepted, expected %s", expected);
+    return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
+                     "invalid number, expected %s", expected);
+}
+
+/* Parses a feature. strtof rounds the decimal to the nearest float32 directly, which avoids the
+ * double rounding of strtod followed by a cast. */
+static bmlp_status_t parse_feature(csv_reader_t *r, size_t column, const char *text, float *out)
+{
+    const char *expected = "a decimal number such as 1.5 or -2e3";
+    char *end;
+    float v;
+
+    if (!is_decimal(text))
+        return fail_not_decimal(r, column, text, expected);
+    v = strtof(text, &end);
+    if (*end != '\0')
+        return fail_not_decimal(r, column, text, expected);
+    /* Only values that round to infinity are rejected, so FLT_MAX printed with %.9g loads. */
+    if (isinf(v))
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
+                         "number is too large for float32 (largest magnitude %.9g)",
+                         (double)FLT_MAX);
+    /* Magnitudes too small for float32 are accepted as the subnormal or zero strtof returns. */
+    *out = v;
+    return BMLP_OK;
+}
+
+/* Parses the decimal exponent that starts at p (after the 'e'), clamped to
+ * +-LABEL_EXPONENT_CLAMP. */
+static long long parse_clamped_exponent(const char *p)
+{
+    long long sign = 1;
+    long long value = 0;
+
+    if (*p == '+' || *p == '-') {
+        sign = *p == '-' ? -1 : 1;
+        p++;
+    }
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (value < LABEL_EXPONENT_CLAMP)
+            value = value * 10 + (*p - '0');
+    }
+    return sign * value;
+}
+
+/* Returns 0 or 1 when the decimal text (already checked by is_decimal) is exactly that value,
+ * and -1 otherwise. The check is done on the digits, so "1.0000000000000000001", which strtod
+ * would round to 1, is rejected. */
+static int exact_label(const char *text)
+{
+    const char *p = text;
+    int negative = *p == '-';
+    long long point;       /* number of mantissa digits before the decimal point */
+    long long one_at = -1; /* mantissa index of the only nonzero digit, which must be a 1 */
+    long long index = 0;
+
+    if (*p == '+' || *p == '-')
+        p++;
+    point = (long long)digit_run(p);
+    for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
+        if (*p == '.')
+            continue;
+        if (*p != '0') {
+            if (*p != '1' || one_at >= 0)
+                return -1;
+            one_at = index;
+        }
+        index++;
+    }
+    if (one_at < 0)
+        return 0; /* every digit is zero, whatever the sign and exponent */
+    if (negative)
+        return -1;
+    /* The value is 10^(point - one_at - 1 + exponent), which is 1 only when the power is 0. */
+    if (*p == 'e' || *p == 'E')
+        return parse_clamped_exponent(p + 1) == one_at + 1 - point ? 1 : -1;
+    return one_at + 1 == point ? 1 : -1;
+}
+
+static bmlp_status_t parse_label(csv_reader_t *r, size_t column, const char *text, float *out)
+{
+    const char *expected = "a label of 0 or 1";
+    int label;
+
+    if (!is_decimal(text))
+        return fail_not_decimal(r, column, text, expected);
+    label = exact_label(text);
+    if (label < 0)
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
+                         "invalid label, expected 0 or 1");
+    *out = label == 1 ? 1.0f : 0.0f;
+    return BMLP_OK;
+}
+
+/* Makes room for one more row, doubling the capacity so that loading stays linear. */
+static bmlp_status_t reserve_row(csv_reader_t *r)
+{
+    size_t capacity = r->row_capacity == 0 ? 1024 : r->row_capacity * 2;
+    float *x;
+    float *y;
+
+    if (r->n_rows < r->row_capacity)
+        return BMLP_OK;
+    if (r->n_rows >= BMLP_MAX_SAMPLES)
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 0, NULL,
+                         "more than %zu data lines", BMLP_MAX_SAMPLES);
+    if (capacity > SIZE_MAX / sizeof(float) / r->n_fields)
+        capacity = r->n_rows + 1;
+    if (capacity > SIZE_MAX / sizeof(float) / r->n_fields)
+        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->line_number, 0, NULL,
+                         "dataset of %zu rows does not fit in memory", r->n_rows + 1);
+    x = realloc(r->x, capacity * (r->n_fields - 1) * sizeof(float));
+    if (x != NULL)
+        r->x = x;
+    y = realloc(r->y, capacity * sizeof(float));
+    if (y != NULL)
+        r->y = y;
+    if (x == NULL || y == NULL)
+        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->line_number, 0, NULL,
+                         "cannot allocate memory for %zu rows of %zu features", capacity,
+                         r->n_fields - 1);
+    r->row_capacity = capacity;
+    return BMLP_OK;
+}
+
+/* Fixes the field count and label position from the first data row (or the header). */
+static bmlp_status_t set_shape(csv_reader_t *r, size_t n_fields)
+{
+    size_t label_column = r->opt->label_column == 0 ? n_fields : r->opt->label_column;
+
+    if (n_fields < 2)
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 0, NULL,
+                         "line has only 1 field, need at least one feature and the label");
+    if (n_fields - 1 > BMLP_MAX_FEATURES)
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 0, NULL,
+                         "line has %zu fields, more than the maximum of %zu features plus the "
+                         "label",
+                         n_fields, BMLP_MAX_FEATURES);
+    if (label_column > n_fields)
+        return bmlp_fail(r->err, BMLP_ERR_INVALID_ARGUMENT, r->path, r->line_number, 0, NULL,
+                         "label column %zu is out of range, the line has %zu fields",
+                         label_column, n_fields);
+    r->n_fields = n_fields;
+    r->label_index = label_column - 1;
+    return BMLP_OK;
+}
+
+static bmlp_status_t check_field_count(csv_reader_t *r, size_t n_fields)
+{
+    if (n_fields == r->n_fields)
+        return BMLP_OK;
+    if (r->header_line > 0)
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 0, NULL,
+                         "line has %zu fields, expected %zu as in the header on line %zu",
+                         n_fields, r->n_fields, r->header_line);
+    return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 0, NULL,
+                     "line has %zu fields, expected %zu as on line %zu", n_fields, r->n_fields,
+                     r->first_line);
+}
+
+/* Parses every field of the current line into the next row. Commas are overwritten with NUL so
+ * that each field is a string of its own. */
+static bmlp_status_t parse_row(csv_reader_t *r)
+{
+    size_t d = r->n_fields - 1;
+    float *x = r->x + r->n_rows * d;
+    char *field = r->line;
+    bmlp_status_t status = BMLP_OK;
+
+    for (size_t i = 0; i < r->n_fields && status == BMLP_OK; i++) {
+        char *comma = strchr(field, ',');
+
+        if (comma != NULL)
+            *comma = '\0';
+        if (i == r->label_index)
+            status = parse_label(r, i + 1, field, &r->y[r->n_rows]);
+        else
+            status = parse_feature(r, i + 1, field, x++);
+        if (comma != NULL)
+            field = comma + 1;
+    }
+    if (status == BMLP_OK)
+        r->n_rows++;
+    return status;
+}
+
+/* Handles one non-blank line after the skipped ones: the header, the first row or a later row. */
+static bmlp_status_t take_line(csv_reader_t *r)
+{
+    size_t n_fields = count_fields(r->line, r->line_length);
+    bmlp_status_t status = check_line_bytes(r);
+
+    if (status != BMLP_OK)
+        return status;
+    if (r->blank_line > 0)
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->blank_line, 0, NULL,
+                         "blank line followed by more data on line %zu (blank lines are "
+                         "allowed only at the end of the file)",
+                         r->line_number);
+    if (r->opt->header && r->header_line == 0) {
+        r->header_line = r->line_number;
+        return set_shape(r, n_fields);
+    }
+    if (r->first_line == 0) {
+        r->first_line = r->line_number;
+        if (r->header_line == 0)
+            status = set_shape(r, n_fields);
+    }
+    if (status == BMLP_OK)
+        status = check_field_count(r, n_fields);
+    if (status == BMLP_OK)
+        status = reserve_row(r);
+    if (status == BMLP_OK)
+        status = parse_row(r);
+    return status;
+}
+
+static bmlp_status_t fail_no_data(csv_reader_t *r)
+{
+    if (r->header_line > 0)
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, 0, 0, NULL,
+                         "file has a header on line %zu but no data lines", r->header_line);
+    if (r->opt->skip_lines > 0)
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, 0, 0, NULL,
+                         "file has no data lines after the %zu skipped lines",
+                         r->opt->skip_lines);
+    return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, 0, 0, NULL, "file has no data lines");
+}
+
+/* Reads every line of an open file. Skipped lines are read but never looked at. */
+static bmlp_status_t read_all(csv_reader_t *r)
+{
+    int got;
+
+    while ((got = read_line(r)) > 0) {
+        bmlp_status_t status;
+
+        if (r->line_number <= r->opt->skip_lines)
+            continue;
+        if (r->line_length == 0) {
+            /* A blank line before any header or data is reported like one in the middle. */
+            if (r->blank_line == 0)
+                r->blank_line = r->line_number;
+            continue;
+        }
+        status = take_line(r);
+        if (status != BMLP_OK)
+            return status;
+    }
+    if (got < 0)
+        return (bmlp_status_t)got;
+    if (r->n_rows == 0)
+        return fail_no_data(r);
+    return BMLP_OK;
+}
+
+/* Moves the grown arrays into ds. bmlp_dataset_free releases them with free(), so they can be
+ * the dataset's own. Shrinking them to size only tries to return spare capacity. */
+static void hand_over(csv_reader_t *r, bmlp_dataset_t *ds)
+{
+    size_t d = r->n_fields - 1;
+    float *x = realloc(r->x, r->n_rows * d * sizeof(float));
+    float *y = realloc(r->y, r->n_rows * sizeof(float));
+
+    ds->x = x != NULL ? x : r->x;
+    ds->y = y != NULL ? y : r->y;
+    ds->n_samples = r->n_rows;
+    ds->n_features = d;
+    r->x = NULL;
+    r->y = NULL;
+}
+
+/* Parses under the "C" locale, so the decimal point is '.' whatever locale the program has set.
+ * uselocale changes the locale of the calling thread only, so other threads are unaffected. */
+static bmlp_status_t read_all_in_c_locale(csv_reader_t *r)
+{
+    locale_t c_locale;
+    locale_t previous;
+    bmlp_status_t status;
+
+    errno = 0;
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    if (c_locale == (locale_t)0)
+        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, 0, 0, NULL,
+                         "cannot create the C locale for number parsing: %s", strerror(errno));
+    previous = uselocale(c_locale);
+    status = read_all(r);
+    uselocale(previous);
+    freelocale(c_locale);
+    return status;
+}
+
+bmlp_status_t bmlp_csv_load(const char *path, const bmlp_csv_options_t *opt, bmlp_dataset_t *ds,
+                            bmlp_error_t *err)
+{
+    csv_reader_t r;
+    bmlp_status_t status;
+
+    if (ds != NULL)
+        memset(ds, 0, sizeof(*ds));
+    if (path == NULL || opt == NULL || ds == NULL)
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "bmlp_csv_load needs a path, options and a dataset");
+    memset(&r, 0, sizeof(r));
+    r.path = path;
+    r.opt = opt;
+    r.err = err;
+    r.file = fopen(path, "rb");
+    if (r.file == NULL)
+        return bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL, "cannot open for reading: %s",
+                         strerror(errno));
+
+    status = read_all_in_c_locale(&r);
+    if (status == BMLP_OK)
+        hand_over(&r, ds);
+    fclose(r.file);
+    free(r.line);
+    free(r.x);
+    free(r.y);
+    return status;
+}
