@@ -13,9 +13,9 @@
 /*
  * Tolerances. The hand-worked column rounds every intermediate to three decimals and carries the
  * rounded value on, so it is within 0.002 of the exact value. The float64 column is the same
- * computation in double precision; bmlp works in float32 (inputs rounded to 24 bits, relative
- * error 6e-8) with SLEEF's 1-ULP expf, so 1e-6 relative leaves a margin of about ten float32
- * roundings. The scalar kernels agree to within 1e-7 relative on every quantity, including
+ * computation in double precision. bmlp works in float32, with inputs rounded to 24 bits
+ * (relative error 6e-8) and SLEEF's 1-ULP expf, so 1e-6 relative leaves a margin of about ten
+ * float32 roundings. The scalar kernels agree to within 1e-7 relative on every quantity, including
  * z(1)[1] = 0.28 - 0.05 - 0.2, where cancellation costs the most digits.
  */
 #define PRINTED_ABS 0.002

@@ -21,7 +21,7 @@ extern "C" {
 /*
  * A fully connected network: widths[0] inputs, hidden sigmoid layers, one sigmoid output.
  * Weight layer l (0-based) maps widths[l] units to widths[l + 1] units by z = W a + b, where W is
- * stored row-major as widths[l + 1] x widths[l] (row j holds the weights into unit j).
+ * stored row-major as widths[l + 1] x widths[l] (row j contains the weights into unit j).
  * All parameters live in one 64-byte aligned buffer: W of layer 0, b of layer 0, W of layer 1,
  * and so on. The gradient buffer has the same layout.
  */

@@ -34,9 +34,9 @@ bmlp_status_t bmlp_isa_resolve(bmlp_isa_t isa, bmlp_isa_t *resolved, bmlp_error_
 
 /*
  * Scratch memory for forward and backward passes over batches of at most max_batch samples.
- * For every unit layer it holds feature-major tiles (units x samples, samples contiguous, rows
- * ld floats apart with ld a multiple of 16): the activations a, the pre-activations z, the
- * gradient of the loss with respect to a, and the gradient with respect to z.
+ * For every unit layer it contains feature-major tiles of units x samples. The samples of a unit
+ * are contiguous and rows are ld floats apart, ld a multiple of 16. The tiles are the
+ * activations a, the pre-activations z, and the gradients of the loss with respect to a and z.
  */
 typedef struct bmlp_workspace bmlp_workspace_t;
 

@@ -1,0 +1,311 @@
+/* The training loop: accuracy on xor and breast cancer, partial batches, determinism, a
+ * diverging run, and invalid options. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmlp/bmlp.h"
+#include "test_util.h"
+
+/* Trains a fresh network of the given hidden widths; returns its result. */
+static bmlp_train_result_t train_new(const bmlp_dataset_t *ds, const size_t *hidden,
+                                     size_t num_hidden, const bmlp_train_options_t *opt,
+                                     bmlp_net_t **net_out)
+{
+    bmlp_net_t *net;
+    bmlp_train_result_t result;
+    bmlp_error_t err;
+
+    assert_int_equal(bmlp_net_create(ds->n_features, hidden, num_hidden, &net, &err), BMLP_OK);
+    if (bmlp_train(net, ds, opt, &result, &err) != BMLP_OK) {
+        fprintf(stderr, "training failed: %s\n", err.message);
+        fail();
+    }
+    if (net_out != NULL)
+        *net_out = net;
+    else
+        bmlp_net_free(net);
+    return result;
+}
+
+static void xor_reaches_97_percent(void **state)
+{
+    bmlp_synth_options_t synth = {BMLP_SYNTH_XOR, 4000, 2, 0.05, 7};
+    bmlp_train_options_t opt;
+    bmlp_dataset_t ds;
+    bmlp_error_t err;
+    const size_t hidden[] = {16};
+
+    (void)state;
+    assert_int_equal(bmlp_synth_generate(&synth, &ds, &err), BMLP_OK);
+    bmlp_train_options_default(&opt);
+    opt.epochs = 30;
+    bmlp_train_result_t r = train_new(&ds, hidden, 1, &opt, NULL);
+    fprintf(stderr, "xor: validation accuracy %.4f\n", r.last.val_accuracy);
+    assert_true(r.last.val_accuracy >= 0.97);
+    bmlp_dataset_free(&ds);
+}
+
+/* The Wisconsin diagnostic breast cancer set, 20% held out, five seeds: each reaches 0.95. */
+static void breast_cancer_reaches_95_percent(void **state)
+{
+    const char *path = BMLP_DATA_DIR "/breast_cancer.csv";
+    bmlp_csv_options_t csv;
+    bmlp_train_options_t opt;
+    bmlp_dataset_t ds;
+    bmlp_error_t err;
+    const size_t hidden[] = {16};
+
+    (void)state;
+    bmlp_csv_options_default(&csv);
+    csv.skip_lines = 1; /* the first line is "569,30,malignant,benign", not data */
+    if (bmlp_csv_load(path, &csv, &ds, &err) != BMLP_OK) {
+        fprintf(stderr, "cannot load %s (%s); run scripts/fetch-breast-cancer.sh\n", path,
+                err.message);
+        fail();
+    }
+    assert_int_equal(ds.n_samples, 569);
+    assert_int_equal(ds.n_features, 30);
+    bmlp_train_options_default(&opt);
+    opt.epochs = 30;
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        opt.seed = seed;
+        bmlp_train_result_t r = train_new(&ds, hidden, 1, &opt, NULL);
+        fprintf(stderr, "breast cancer, seed %llu: validation accuracy %.4f\n",
+                (unsigned long long)seed, r.last.val_accuracy);
+        assert_int_equal(r.n_val, 114);
+        assert_true(r.last.val_accuracy >= 0.95);
+    }
+    bmlp_dataset_free(&ds);
+}
+
+/* Fills a small dataset with a fixed pattern. */
+static void make_small(bmlp_dataset_t *ds, size_t n, size_t d)
+{
+    bmlp_error_t err;
+
+    assert_int_equal(bmlp_dataset_alloc(ds, n, d, &err), BMLP_OK);
+    for (size_t i = 0; i < n * d; i++)
+        ds->x[i] = (float)sin(0.7 * (double)i);
+    for (size_t i = 0; i < n; i++)
+        ds->y[i] = (float)((i * 7 % 3) == 0);
+}
+
+/* One epoch of 10 samples in batches of 4 is three updates, the last averaged over 2 samples:
+ * bitwise the same as three explicit forward, backward and SGD steps. */
+static void partial_batch_averaged_over_its_size(void **state)
+{
+    const size_t hidden[] = {3};
+    const size_t starts[] = {0, 4, 8}, counts[] = {4, 4, 2};
+    bmlp_dataset_t ds;
+    bmlp_net_t *trained, *manual;
+    bmlp_workspace_t *ws;
+    bmlp_train_options_t opt;
+    bmlp_error_t err;
+    double loss;
+
+    (void)state;
+    make_small(&ds, 10, 2);
+    bmlp_train_options_default(&opt);
+    opt.epochs = 1;
+    opt.batch_size = 4;
+    opt.val_split = 0.0;
+    opt.shuffle = 0;
+    opt.standardize = 0;
+    bmlp_train_result_t r = train_new(&ds, hidden, 1, &opt, &trained);
+    assert_int_equal(r.n_train, 10);
+
+    assert_int_equal(bmlp_net_create(2, hidden, 1, &manual, &err), BMLP_OK);
+    bmlp_net_init_glorot(manual, opt.seed);
+    assert_int_equal(bmlp_workspace_create(manual, 4, BMLP_ISA_AUTO, &ws, &err), BMLP_OK);
+    for (size_t b = 0; b < 3; b++) {
+        assert_int_equal(bmlp_forward(manual, ws, ds.x + starts[b] * 2, counts[b], NULL, &err),
+                         BMLP_OK);
+        assert_int_equal(bmlp_backward(manual, ws, ds.y + starts[b], counts[b], &loss, &err),
+                         BMLP_OK);
+        bmlp_sgd_step(manual, opt.learning_rate);
+    }
+    assert_memory_equal(bmlp_net_params(trained), bmlp_net_params(manual),
+                        bmlp_net_num_params(manual) * sizeof(float));
+    bmlp_workspace_free(ws);
+    bmlp_net_free(manual);
+    bmlp_net_free(trained);
+    bmlp_dataset_free(&ds);
+}
+
+/* 3 samples with batch 8 is one update averaged over the 3. */
+static void batch_larger_than_dataset(void **state)
+{
+    const size_t hidden[] = {2};
+    bmlp_dataset_t ds;
+    bmlp_net_t *net;
+    bmlp_train_options_t opt;
+
+    (void)state;
+    make_small(&ds, 3, 2);
+    bmlp_train_options_default(&opt);
+    opt.epochs = 2;
+    opt.batch_size = 8;
+    opt.val_split = 0.0;
+    bmlp_train_result_t r = train_new(&ds, hidden, 1, &opt, &net);
+    assert_int_equal(r.epochs_run, 2);
+    assert_int_equal(r.n_train, 3);
+    assert_true(isfinite(r.last.train_loss));
+    bmlp_net_free(net);
+    bmlp_dataset_free(&ds);
+}
+
+/* The same seed gives bitwise the same parameters and losses. */
+static void same_seed_same_model(void **state)
+{
+    bmlp_synth_options_t synth = {BMLP_SYNTH_MOONS, 1000, 2, 0.2, 3};
+    const size_t hidden[] = {8, 4};
+    bmlp_train_options_t opt;
+    bmlp_dataset_t ds;
+    bmlp_net_t *a, *b;
+    bmlp_error_t err;
+
+    (void)state;
+    assert_int_equal(bmlp_synth_generate(&synth, &ds, &err), BMLP_OK);
+    bmlp_train_options_default(&opt);
+    opt.epochs = 3;
+    bmlp_train_result_t ra = train_new(&ds, hidden, 2, &opt, &a);
+    bmlp_train_result_t rb = train_new(&ds, hidden, 2, &opt, &b);
+    assert_memory_equal(bmlp_net_params(a), bmlp_net_params(b),
+                        bmlp_net_num_params(a) * sizeof(float));
+    assert_memory_equal(&ra.last.train_loss, &rb.last.train_loss, sizeof(double));
+    assert_memory_equal(&ra.last.val_loss, &rb.last.val_loss, sizeof(double));
+    bmlp_net_free(a);
+    bmlp_net_free(b);
+    bmlp_dataset_free(&ds);
+}
+
+/* Features near FLT_MAX with weights (1, 1) make the first logit overflow to +inf, so a sample
+ * of class 0 has an infinite loss. Training stops with the epoch and batch named, and the
+ * parameters are the ones from before the failed batch. */
+static void diverging_run_keeps_last_good_model(void **state)
+{
+    bmlp_dataset_t ds;
+    bmlp_net_t *net;
+    bmlp_train_options_t opt;
+    bmlp_train_result_t r;
+    bmlp_error_t err;
+    const float before[3] = {1.0f, 1.0f, 0.0f};
+
+    (void)state;
+    make_small(&ds, 8, 2);
+    for (size_t i = 0; i < 16; i++)
+        ds.x[i] = 3e38f;
+    bmlp_train_options_default(&opt);
+    opt.standardize = 0;
+    opt.init = 0;
+    opt.val_split = 0.0;
+    opt.batch_size = 4;
+    assert_int_equal(bmlp_net_create(2, NULL, 0, &net, &err), BMLP_OK);
+    memcpy(bmlp_net_params(net), before, sizeof(before));
+    assert_int_equal(bmlp_train(net, &ds, &opt, &r, &err), BMLP_ERR_NONFINITE);
+    assert_non_null(strstr(err.message, "epoch 1, batch 1"));
+    assert_memory_equal(bmlp_net_params(net), before, sizeof(before));
+    bmlp_net_free(net);
+    bmlp_dataset_free(&ds);
+}
+
+/* Each invalid option or dataset is rejected with BMLP_ERR_INVALID_ARGUMENT and a message. */
+static void invalid_options_rejected(void **state)
+{
+    const size_t hidden[] = {2};
+    bmlp_dataset_t ds, empty = {0, 2, NULL, NULL};
+    bmlp_net_t *net, *wide;
+    bmlp_train_options_t opt, bad;
+    bmlp_train_result_t r;
+    bmlp_error_t err;
+
+    (void)state;
+    make_small(&ds, 10, 2);
+    assert_int_equal(bmlp_net_create(2, hidden, 1, &net, &err), BMLP_OK);
+    assert_int_equal(bmlp_net_create(3, hidden, 1, &wide, &err), BMLP_OK);
+    bmlp_train_options_default(&opt);
+
+    bad = opt;
+    bad.epochs = 0;
+    assert_int_equal(bmlp_train(net, &ds, &bad, &r, &err), BMLP_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "epochs"));
+    bad = opt;
+    bad.batch_size = 0;
+    assert_int_equal(bmlp_train(net, &ds, &bad, &r, &err), BMLP_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "batch size"));
+    bad = opt;
+    bad.learning_rate = NAN;
+    assert_int_equal(bmlp_train(net, &ds, &bad, &r, &err), BMLP_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "learning rate"));
+    bad = opt;
+    bad.val_split = 1.0;
+    assert_int_equal(bmlp_train(net, &ds, &bad, &r, &err), BMLP_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "validation split"));
+
+    assert_int_equal(bmlp_train(net, &empty, &opt, &r, &err), BMLP_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "no samples"));
+    assert_int_equal(bmlp_train(wide, &ds, &opt, &r, &err), BMLP_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "features"));
+    ds.y[3] = 2.0f;
+    assert_int_equal(bmlp_train(net, &ds, &opt, &r, &err), BMLP_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "label of sample 4"));
+    ds.y[3] = 1.0f;
+    ds.x[5] = NAN;
+    assert_int_equal(bmlp_train(net, &ds, &opt, &r, &err), BMLP_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "not finite"));
+
+    bmlp_net_free(net);
+    bmlp_net_free(wide);
+    bmlp_dataset_free(&ds);
+}
+
+/* The generators are pure functions of (seed, i): a longer set starts with the shorter one. */
+static void synthetic_sample_depends_on_index_only(void **state)
+{
+    const bmlp_synth_kind_t kinds[] = {BMLP_SYNTH_XOR, BMLP_SYNTH_BLOBS, BMLP_SYNTH_MOONS,
+                                       BMLP_SYNTH_CIRCLES};
+    bmlp_error_t err;
+
+    (void)state;
+    for (size_t k = 0; k < 4; k++) {
+        bmlp_synth_options_t small = {kinds[k], 50, 5, 0.1, 9}, large = small;
+        bmlp_dataset_t a, b;
+        size_t ones = 0;
+
+        large.n_samples = 500;
+        assert_int_equal(bmlp_synth_generate(&small, &a, &err), BMLP_OK);
+        assert_int_equal(bmlp_synth_generate(&large, &b, &err), BMLP_OK);
+        assert_int_equal(a.n_features, kinds[k] == BMLP_SYNTH_BLOBS ? 5 : 2);
+        assert_memory_equal(a.x, b.x, a.n_samples * a.n_features * sizeof(float));
+        assert_memory_equal(a.y, b.y, a.n_samples * sizeof(float));
+        for (size_t i = 0; i < b.n_samples; i++)
+            ones += b.y[i] == 1.0f;
+        assert_int_equal(ones, 250);
+        bmlp_dataset_free(&a);
+        bmlp_dataset_free(&b);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(xor_reaches_97_percent),
+        cmocka_unit_test(breast_cancer_reaches_95_percent),
+        cmocka_unit_test(partial_batch_averaged_over_its_size),
+        cmocka_unit_test(batch_larger_than_dataset),
+        cmocka_unit_test(same_seed_same_model),
+        cmocka_unit_test(diverging_run_keeps_last_good_model),
+        cmocka_unit_test(invalid_options_rejected),
+        cmocka_unit_test(synthetic_sample_depends_on_index_only),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
