@@ -58,5 +58,7 @@ typedef struct bmlp_kernels {
 } bmlp_kernels_t;
 
 extern const bmlp_kernels_t bmlp_kernels_scalar;
+extern const bmlp_kernels_t bmlp_kernels_avx2;
+extern const bmlp_kernels_t bmlp_kernels_avx512;
 
 #endif /* BMLP_KERNELS_H */

@@ -31,12 +31,25 @@ const char *bmlp_isa_name(bmlp_isa_t isa)
     return "unknown";
 }
 
-/* Returns nonzero when this build has kernels for isa and the CPU can run them. */
+/* Returns nonzero when the CPU and the operating system can run the kernels of isa. GCC's and
+ * clang's __builtin_cpu_supports read cpuid and also check with xgetbv that the operating
+ * system saves the AVX and AVX-512 register state. */
 static int isa_available(bmlp_isa_t isa)
 {
-    /* TODO: only the scalar kernels exist so far; AVX2 and AVX-512 tables with a cpuid check
-     * slot in here. */
-    return isa == BMLP_ISA_SCALAR;
+    switch (isa) {
+    case BMLP_ISA_SCALAR:
+        return 1;
+    case BMLP_ISA_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case BMLP_ISA_AVX512:
+        /* kernels/avx512.c is compiled for the F, DQ, BW and VL subsets. */
+        return isa_available(BMLP_ISA_AVX2) && __builtin_cpu_supports("avx512f") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl");
+    case BMLP_ISA_AUTO:
+        break;
+    }
+    return 0;
 }
 
 bmlp_status_t bmlp_isa_resolve(bmlp_isa_t isa, bmlp_isa_t *resolved, bmlp_error_t *err)
@@ -64,7 +77,14 @@ bmlp_status_t bmlp_isa_resolve(bmlp_isa_t isa, bmlp_isa_t *resolved, bmlp_error_
 
 const bmlp_kernels_t *bmlp_kernels_for(bmlp_isa_t isa)
 {
-    /* Every instruction set that bmlp_isa_resolve accepts maps to the scalar table for now. */
-    (void)isa;
+    switch (isa) {
+    case BMLP_ISA_AVX2:
+        return &bmlp_kernels_avx2;
+    case BMLP_ISA_AVX512:
+        return &bmlp_kernels_avx512;
+    case BMLP_ISA_SCALAR:
+    case BMLP_ISA_AUTO:
+        break;
+    }
     return &bmlp_kernels_scalar;
 }

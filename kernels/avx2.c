@@ -1,0 +1,111 @@
+/* The AVX2 kernels: 8 float lanes, compiled with -mavx2 -mfma only in this file, with exp and
+ * log1p from SLEEF's AVX2 functions. */
+#include <immintrin.h>
+
+#include <sleef.h>
+
+typedef __m256 vec_t;
+#define VL 8
+#define MR 6 /* 6 x 2 accumulators, 2 panel vectors and 1 broadcast use 15 of 16 registers */
+#define GR 3 /* 3 x 3 accumulators and 6 operand vectors in the weight gradient */
+#define GC 3
+#define KNAME(name) name##_avx2
+
+/* An integer mask with all bits set in the lanes below n. */
+static inline __m256i lanes_below(size_t n)
+{
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), iota);
+}
+
+static inline vec_t vzero(void)
+{
+    return _mm256_setzero_ps();
+}
+
+static inline vec_t vset1(float x)
+{
+    return _mm256_set1_ps(x);
+}
+
+static inline vec_t vload(const float *p)
+{
+    return _mm256_loadu_ps(p);
+}
+
+static inline void vstore(float *p, vec_t v)
+{
+    _mm256_storeu_ps(p, v);
+}
+
+static inline vec_t vload_n(const float *p, size_t n)
+{
+    return _mm256_maskload_ps(p, lanes_below(n));
+}
+
+static inline void vstore_n(float *p, vec_t v, size_t n)
+{
+    _mm256_maskstore_ps(p, lanes_below(n), v);
+}
+
+static inline vec_t vkeep_n(vec_t v, size_t n)
+{
+    return _mm256_and_ps(v, _mm256_castsi256_ps(lanes_below(n)));
+}
+
+#define vfma _mm256_fmadd_ps
+#define vadd _mm256_add_ps
+#define vsub _mm256_sub_ps
+#define vmul _mm256_mul_ps
+#define vdiv _mm256_div_ps
+#define vmax _mm256_max_ps
+#define vexp Sleef_expf8_u10avx2
+#define vlog1p Sleef_log1pf8_u10avx2
+
+static inline vec_t vabs(vec_t v)
+{
+    return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+}
+
+static inline float vsum(vec_t v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* The sum of the lanes, each widened to double first. */
+static inline double vsum_double(vec_t v)
+{
+    __m256d d = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)),
+                              _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(d), _mm256_extractf128_pd(d, 1));
+
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+/* if_zero where y == 0, if_one where y == 1, otherwise general. */
+static inline vec_t vselect_label(vec_t y, vec_t if_zero, vec_t if_one, vec_t general)
+{
+    vec_t is_zero = _mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_EQ_OQ);
+    vec_t is_one = _mm256_cmp_ps(y, _mm256_set1_ps(1.0f), _CMP_EQ_OQ);
+
+    return _mm256_blendv_ps(_mm256_blendv_ps(general, if_zero, is_zero), if_one, is_one);
+}
+
+/* Lanes below n where (p >= 0.5) == (y == 1). */
+static inline size_t vcount_hits(vec_t p, vec_t y, size_t n)
+{
+    int predicted = _mm256_movemask_ps(_mm256_cmp_ps(p, _mm256_set1_ps(0.5f), _CMP_GE_OQ));
+    int positive = _mm256_movemask_ps(_mm256_cmp_ps(y, _mm256_set1_ps(1.0f), _CMP_EQ_OQ));
+    unsigned same = ~(unsigned)(predicted ^ positive) & ((1u << n) - 1u);
+
+    return (size_t)__builtin_popcount(same);
+}
+
+#include "simd_template.h"
+
+const bmlp_kernels_t bmlp_kernels_avx2 = KERNEL_TABLE("avx2");

@@ -1,0 +1,99 @@
+/* The AVX-512 kernels: 16 float lanes, compiled with AVX-512 F/DQ/BW/VL flags only in this file,
+ * with exp and log1p from SLEEF's AVX-512 functions. */
+#include <immintrin.h>
+
+#include <sleef.h>
+
+typedef __m512 vec_t;
+#define VL 16
+#define MR 14 /* 14 x 2 accumulators, 2 panel vectors and 1 broadcast use 31 of 32 registers */
+#define GR 4  /* 4 x 5 accumulators and 9 operand vectors in the weight gradient */
+#define GC 5
+#define KNAME(name) name##_avx512
+
+static inline __mmask16 lanes_below(size_t n)
+{
+    return (__mmask16)((1u << n) - 1u);
+}
+
+static inline vec_t vzero(void)
+{
+    return _mm512_setzero_ps();
+}
+
+static inline vec_t vset1(float x)
+{
+    return _mm512_set1_ps(x);
+}
+
+static inline vec_t vload(const float *p)
+{
+    return _mm512_loadu_ps(p);
+}
+
+static inline void vstore(float *p, vec_t v)
+{
+    _mm512_storeu_ps(p, v);
+}
+
+static inline vec_t vload_n(const float *p, size_t n)
+{
+    return _mm512_maskz_loadu_ps(lanes_below(n), p);
+}
+
+static inline void vstore_n(float *p, vec_t v, size_t n)
+{
+    _mm512_mask_storeu_ps(p, lanes_below(n), v);
+}
+
+static inline vec_t vkeep_n(vec_t v, size_t n)
+{
+    return _mm512_maskz_mov_ps(lanes_below(n), v);
+}
+
+#define vfma _mm512_fmadd_ps
+#define vadd _mm512_add_ps
+#define vsub _mm512_sub_ps
+#define vmul _mm512_mul_ps
+#define vdiv _mm512_div_ps
+#define vmax _mm512_max_ps
+#define vabs _mm512_abs_ps
+#define vexp Sleef_expf16_u10avx512f
+#define vlog1p Sleef_log1pf16_u10avx512f
+
+static inline float vsum(vec_t v)
+{
+    return _mm512_reduce_add_ps(v);
+}
+
+/* The sum of the lanes, each widened to double first. */
+static inline double vsum_double(vec_t v)
+{
+    __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    __m512d hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+
+    return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+}
+
+/* if_zero where y == 0, if_one where y == 1, otherwise general. */
+static inline vec_t vselect_label(vec_t y, vec_t if_zero, vec_t if_one, vec_t general)
+{
+    __mmask16 is_zero = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_EQ_OQ);
+    __mmask16 is_one = _mm512_cmp_ps_mask(y, _mm512_set1_ps(1.0f), _CMP_EQ_OQ);
+
+    return _mm512_mask_mov_ps(_mm512_mask_mov_ps(general, is_zero, if_zero), is_one, if_one);
+}
+
+/* Lanes below n where (p >= 0.5) == (y == 1). */
+static inline size_t vcount_hits(vec_t p, vec_t y, size_t n)
+{
+    __mmask16 predicted = _mm512_cmp_ps_mask(p, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+    __mmask16 positive = _mm512_cmp_ps_mask(y, _mm512_set1_ps(1.0f), _CMP_EQ_OQ);
+    __mmask16 same = (__mmask16)(~(predicted ^ positive) & lanes_below(n));
+
+    return (size_t)__builtin_popcount(same);
+}
+
+#include "simd_template.h"
+
+const bmlp_kernels_t bmlp_kernels_avx512 = KERNEL_TABLE("avx512");

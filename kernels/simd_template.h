@@ -1,0 +1,386 @@
+/*
+ * The vectorized kernels, written once over a small set of vector operations and included by
+ * each instruction-set file (avx2.c, avx512.c) after it defines them:
+ *
+ *   vec_t, VL              vector type and its number of float lanes
+ *   MR                     rows of the register block of the dense products
+ *   GR, GC                 rows and columns of the register block of the weight gradient
+ *   vzero(), vset1(x)      constants
+ *   vload(p), vstore(p, v) unaligned full-width load and store
+ *   vload_n(p, n)          load of the first n < VL lanes, the others zero (no access past them)
+ *   vstore_n(p, v, n)      store of the first n < VL lanes
+ *   vfma(a, b, c)          a * b + c, fused
+ *   vadd, vsub, vmul, vdiv, vmax
+ *   vabs(v), vexp(v), vlog1p(v)   exp and log1p from SLEEF, 1 ULP
+ *   vsum(v)                horizontal sum of the lanes, as a float
+ *   vcount_ge_eq(p, y, n)  lanes < n where (p >= 0.5) == (y == 1)
+ *   KNAME(name)            name suffixed with the instruction set
+ *
+ * Every kernel takes the shapes and strides of kernels.h and accepts unaligned pointers.
+ * Dense products block the output as MR rows x 2 VL samples held in registers; each row's
+ * multiplier is broadcast from memory and multiplied into two vectors of samples.
+ */
+
+#include <stddef.h>
+
+#include "kernels.h"
+
+#define NV 2           /* vectors of samples per register block */
+#define NR (NV * VL)   /* samples per register block */
+
+/* Bounds of the weight-gradient block sizes that grad_block_any instantiates. */
+#define GR_MAX 4
+#define GC_MAX 5
+#if GR > GR_MAX || GC > GC_MAX
+#error "the weight-gradient block is larger than grad_block_any instantiates"
+#endif
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/*
+ * C[r][s0 .. s0 + ns) = init[r] + sum over p < depth of P[r * prs + p * pps] * B[p * ldb + s],
+ * for the rows r < mr of one block; init may be NULL (zero). ns is NR for a full block, or
+ * fewer for the last block of samples, whose loads and stores are masked. mr is a constant at
+ * every call, so the accumulators stay in registers.
+ */
+ALWAYS_INLINE void gemm_block(size_t mr, size_t depth, const float *P, size_t prs, size_t pps,
+                              const float *B, size_t ldb, size_t s0, size_t ns,
+                              const float *init, float *C, size_t ldc)
+{
+    vec_t acc[MR][NV];
+
+    for (size_t r = 0; r < mr; r++) {
+        vec_t start = init != NULL ? vset1(init[r]) : vzero();
+        for (size_t v = 0; v < NV; v++)
+            acc[r][v] = start;
+    }
+
+    if (ns == NR) {
+        for (size_t p = 0; p < depth; p++) {
+            const float *b = B + p * ldb + s0;
+            vec_t b0 = vload(b);
+            vec_t b1 = vload(b + VL);
+            for (size_t r = 0; r < mr; r++) {
+                vec_t w = vset1(P[r * prs + p * pps]);
+                acc[r][0] = vfma(w, b0, acc[r][0]);
+                acc[r][1] = vfma(w, b1, acc[r][1]);
+            }
+        }
+        for (size_t r = 0; r < mr; r++) {
+            vstore(C + r * ldc + s0, acc[r][0]);
+            vstore(C + r * ldc + s0 + VL, acc[r][1]);
+        }
+        return;
+    }
+
+    /* The last, partial block of samples: lanes past ns are neither read nor written. */
+    size_t n0 = ns < VL ? ns : VL;
+    size_t n1 = ns - n0;
+    for (size_t p = 0; p < depth; p++) {
+        const float *b = B + p * ldb + s0;
+        vec_t b0 = n0 == VL ? vload(b) : vload_n(b, n0);
+        vec_t b1 = n1 > 0 ? vload_n(b + VL, n1) : vzero();
+        for (size_t r = 0; r < mr; r++) {
+            vec_t w = vset1(P[r * prs + p * pps]);
+            acc[r][0] = vfma(w, b0, acc[r][0]);
+            acc[r][1] = vfma(w, b1, acc[r][1]);
+        }
+    }
+    for (size_t r = 0; r < mr; r++) {
+        if (n0 == VL)
+            vstore(C + r * ldc + s0, acc[r][0]);
+        else
+            vstore_n(C + r * ldc + s0, acc[r][0], n0);
+        if (n1 > 0)
+            vstore_n(C + r * ldc + s0 + VL, acc[r][1], n1);
+    }
+}
+
+/* Calls gemm_block with the row count as a compile-time constant for each count below MR. */
+static void gemm_block_rows(size_t mr, size_t depth, const float *P, size_t prs, size_t pps,
+                            const float *B, size_t ldb, size_t s0, size_t ns, const float *init,
+                            float *C, size_t ldc)
+{
+#define GEMM_CASE(R)                                                                          \
+    case R:                                                                                   \
+        gemm_block(R, depth, P, prs, pps, B, ldb, s0, ns, init, C, ldc);                      \
+        return;
+    switch (mr) {
+        GEMM_CASE(1)
+        GEMM_CASE(2)
+        GEMM_CASE(3)
+        GEMM_CASE(4)
+        GEMM_CASE(5)
+        GEMM_CASE(6)
+#if MR > 6
+        GEMM_CASE(7)
+        GEMM_CASE(8)
+        GEMM_CASE(9)
+        GEMM_CASE(10)
+        GEMM_CASE(11)
+        GEMM_CASE(12)
+        GEMM_CASE(13)
+        GEMM_CASE(14)
+#endif
+    default:
+        return;
+    }
+#undef GEMM_CASE
+}
+
+/*
+ * C[rows x n] = init + P B with P's element (r, p) at P[r * prs + p * pps] and B depth x n.
+ * Samples form the outer loop, so one panel of B (depth x NR floats) stays in L1 while every
+ * block of rows passes over it.
+ */
+static void gemm(size_t rows, size_t n, size_t depth, const float *P, size_t prs, size_t pps,
+                 const float *B, size_t ldb, const float *init, float *C, size_t ldc)
+{
+    for (size_t s0 = 0; s0 < n; s0 += NR) {
+        size_t ns = n - s0 < NR ? n - s0 : NR;
+        size_t r0 = 0;
+
+        for (; r0 + MR <= rows; r0 += MR)
+            gemm_block(MR, depth, P + r0 * prs, prs, pps, B, ldb, s0, ns,
+                       init != NULL ? init + r0 : NULL, C + r0 * ldc, ldc);
+        if (r0 < rows)
+            gemm_block_rows(rows - r0, depth, P + r0 * prs, prs, pps, B, ldb, s0, ns,
+                            init != NULL ? init + r0 : NULL, C + r0 * ldc, ldc);
+    }
+}
+
+static void KNAME(dense_forward)(size_t m, size_t n, size_t k, const float *restrict W,
+                                 const float *restrict b, const float *restrict A, size_t lda,
+                                 float *restrict Z, size_t ldz)
+{
+    /* Row r of W is W[r * k ...]: P = W with row stride k and column stride 1. */
+    gemm(m, n, k, W, k, 1, A, lda, b, Z, ldz);
+}
+
+static void KNAME(dense_backward_input)(size_t m, size_t n, size_t k, const float *restrict W,
+                                        const float *restrict dZ, size_t lddz,
+                                        float *restrict dA, size_t ldda)
+{
+    /* P = W^T: element (j, i) is W[i * k + j], row stride 1 and column stride k. */
+    gemm(k, n, m, W, 1, k, dZ, lddz, NULL, dA, ldda);
+}
+
+/*
+ * dW[i][j] for the gr x gc block at rows i < gr of dZ and rows j < gc of A: dot products along
+ * the samples, accumulated in gr * gc vectors and summed across lanes at the end.
+ */
+ALWAYS_INLINE void grad_block(size_t gr, size_t gc, size_t n, const float *dZ, size_t lddz,
+                              const float *A, size_t lda, float *dW, size_t lddw)
+{
+    vec_t acc[GR_MAX][GC_MAX];
+    size_t s = 0;
+
+    for (size_t i = 0; i < gr; i++)
+        for (size_t j = 0; j < gc; j++)
+            acc[i][j] = vzero();
+    for (; s + VL <= n; s += VL) {
+        vec_t a[GC_MAX];
+        for (size_t j = 0; j < gc; j++)
+            a[j] = vload(A + j * lda + s);
+        for (size_t i = 0; i < gr; i++) {
+            vec_t d = vload(dZ + i * lddz + s);
+            for (size_t j = 0; j < gc; j++)
+                acc[i][j] = vfma(d, a[j], acc[i][j]);
+        }
+    }
+    if (s < n) {
+        vec_t a[GC_MAX];
+        for (size_t j = 0; j < gc; j++)
+            a[j] = vload_n(A + j * lda + s, n - s);
+        for (size_t i = 0; i < gr; i++) {
+            vec_t d = vload_n(dZ + i * lddz + s, n - s);
+            for (size_t j = 0; j < gc; j++)
+                acc[i][j] = vfma(d, a[j], acc[i][j]);
+        }
+    }
+    for (size_t i = 0; i < gr; i++)
+        for (size_t j = 0; j < gc; j++)
+            dW[i * lddw + j] = vsum(acc[i][j]);
+}
+
+/* Calls grad_block with constant block sizes; 1 <= gr <= GR_MAX and 1 <= gc <= GC_MAX. */
+static void grad_block_any(size_t gr, size_t gc, size_t n, const float *dZ, size_t lddz,
+                           const float *A, size_t lda, float *dW, size_t lddw)
+{
+#define GRAD_CASE(R, C)                                                                       \
+    if (gr == R && gc == C) {                                                                 \
+        grad_block(R, C, n, dZ, lddz, A, lda, dW, lddw);                                      \
+        return;                                                                               \
+    }
+#define GRAD_ROW(R)                                                                           \
+    GRAD_CASE(R, 1) GRAD_CASE(R, 2) GRAD_CASE(R, 3) GRAD_CASE(R, 4) GRAD_CASE(R, 5)
+    GRAD_ROW(1)
+    GRAD_ROW(2)
+    GRAD_ROW(3)
+    GRAD_ROW(4)
+#undef GRAD_ROW
+#undef GRAD_CASE
+}
+
+static void KNAME(weight_grad)(size_t m, size_t n, size_t k, const float *restrict dZ,
+                               size_t lddz, const float *restrict A, size_t lda,
+                               float *restrict dW)
+{
+    for (size_t i0 = 0; i0 < m; i0 += GR) {
+        size_t gr = m - i0 < GR ? m - i0 : GR;
+        for (size_t j0 = 0; j0 < k; j0 += GC) {
+            size_t gc = k - j0 < GC ? k - j0 : GC;
+            if (gr == GR && gc == GC)
+                grad_block(GR, GC, n, dZ + i0 * lddz, lddz, A + j0 * lda, lda, dW + i0 * k + j0,
+                           k);
+            else
+                grad_block_any(gr, gc, n, dZ + i0 * lddz, lddz, A + j0 * lda, lda,
+                               dW + i0 * k + j0, k);
+        }
+    }
+}
+
+static void KNAME(bias_grad)(size_t m, size_t n, const float *restrict dZ, size_t lddz,
+                             float *restrict db)
+{
+    for (size_t i = 0; i < m; i++) {
+        const float *dz = dZ + i * lddz;
+        vec_t acc = vzero();
+        size_t s = 0;
+
+        for (; s + VL <= n; s += VL)
+            acc = vadd(acc, vload(dz + s));
+        if (s < n)
+            acc = vadd(acc, vload_n(dz + s, n - s));
+        db[i] = vsum(acc);
+    }
+}
+
+/* sigma(z) = 1 / (1 + exp(-z)) on one vector; 0 below about -88.7 and 1 far above 0. */
+ALWAYS_INLINE vec_t vsigmoid(vec_t z)
+{
+    vec_t one = vset1(1.0f);
+
+    return vdiv(one, vadd(one, vexp(vsub(vzero(), z))));
+}
+
+static void KNAME(sigmoid)(size_t m, size_t n, const float *Z, size_t ldz, float *A, size_t lda)
+{
+    for (size_t i = 0; i < m; i++) {
+        const float *z = Z + i * ldz;
+        float *a = A + i * lda;
+        size_t s = 0;
+
+        for (; s + VL <= n; s += VL)
+            vstore(a + s, vsigmoid(vload(z + s)));
+        if (s < n)
+            vstore_n(a + s, vsigmoid(vload_n(z + s, n - s)), n - s);
+    }
+}
+
+static void KNAME(sigmoid_backward)(size_t m, size_t n, const float *dA, size_t ldda,
+                                    const float *restrict A, size_t lda, float *dZ, size_t lddz)
+{
+    vec_t one = vset1(1.0f);
+
+    /* The same operations in the same order as the scalar kernel: dA * a, then * (1 - a). */
+    for (size_t i = 0; i < m; i++) {
+        const float *da = dA + i * ldda;
+        const float *a = A + i * lda;
+        float *dz = dZ + i * lddz;
+        size_t s = 0;
+
+        for (; s + VL <= n; s += VL) {
+            vec_t av = vload(a + s);
+            vstore(dz + s, vmul(vmul(vload(da + s), av), vsub(one, av)));
+        }
+        if (s < n) {
+            vec_t av = vload_n(a + s, n - s);
+            vec_t d = vmul(vmul(vload_n(da + s, n - s), av), vsub(one, av));
+            vstore_n(dz + s, d, n - s);
+        }
+    }
+}
+
+/*
+ * Loss of one vector of logits z and labels y in {0, 1}:
+ * L = [y == 0] max(z, 0) + [y == 1] max(-z, 0) + log1p(exp(-|z|)), which equals
+ * max(z, 0) - z y + log1p(exp(-|z|)) and gives 0 or +inf, never NaN, at infinite z.
+ */
+ALWAYS_INLINE vec_t vloss(vec_t z, vec_t y)
+{
+    vec_t zero = vzero();
+    vec_t one = vset1(1.0f);
+    vec_t pos = vmax(z, zero);
+    vec_t neg = vmax(vsub(zero, z), zero);
+    /* Labels other than 0 and 1 take the general form (1 - y) max(z, 0) + y max(-z, 0). */
+    vec_t linear = vselect_label(y, pos, neg, vadd(vmul(vsub(one, y), pos), vmul(y, neg)));
+
+    return vadd(linear, vlog1p(vexp(vsub(zero, vabs(z)))));
+}
+
+static double KNAME(output_loss_grad)(size_t n, const float *restrict z, const float *restrict y,
+                                      float *restrict p, float *restrict dz, size_t *correct)
+{
+    double loss = 0.0;
+    size_t hits = 0;
+    size_t s = 0;
+
+    for (; s + VL <= n; s += VL) {
+        vec_t zv = vload(z + s);
+        vec_t yv = vload(y + s);
+        vec_t pv = vsigmoid(zv);
+
+        vstore(p + s, pv);
+        vstore(dz + s, vsub(pv, yv));
+        loss += vsum_double(vloss(zv, yv));
+        hits += vcount_hits(pv, yv, VL);
+    }
+    if (s < n) {
+        size_t rest = n - s;
+        vec_t zv = vload_n(z + s, rest);
+        vec_t yv = vload_n(y + s, rest);
+        vec_t pv = vsigmoid(zv);
+
+        vstore_n(p + s, pv, rest);
+        vstore_n(dz + s, vsub(pv, yv), rest);
+        /* Lanes past rest hold z = 0, y = 0 and a loss of log 2, so they are masked out. */
+        loss += vsum_double(vkeep_n(vloss(zv, yv), rest));
+        hits += vcount_hits(pv, yv, rest);
+    }
+    *correct = hits;
+    return loss;
+}
+
+static void KNAME(axpy)(size_t n, float alpha, const float *restrict x, float *restrict y)
+{
+    vec_t a = vset1(alpha);
+    size_t i = 0;
+
+    /* alpha * x + y with one rounding of the product, as in the scalar kernel: no fusion. */
+    for (; i + VL <= n; i += VL)
+        vstore(y + i, vadd(vload(y + i), vmul(a, vload(x + i))));
+    if (i < n)
+        vstore_n(y + i, vadd(vload_n(y + i, n - i), vmul(a, vload_n(x + i, n - i))), n - i);
+}
+
+static void KNAME(scale)(size_t n, float alpha, float *x)
+{
+    vec_t a = vset1(alpha);
+    size_t i = 0;
+
+    for (; i + VL <= n; i += VL)
+        vstore(x + i, vmul(a, vload(x + i)));
+    if (i < n)
+        vstore_n(x + i, vmul(a, vload_n(x + i, n - i)), n - i);
+}
+
+#define KERNEL_TABLE(isa_name)                                                                \
+    {                                                                                         \
+        .name = isa_name, .dense_forward = KNAME(dense_forward),                              \
+        .dense_backward_input = KNAME(dense_backward_input),                                  \
+        .weight_grad = KNAME(weight_grad), .bias_grad = KNAME(bias_grad),                     \
+        .sigmoid = KNAME(sigmoid), .sigmoid_backward = KNAME(sigmoid_backward),               \
+        .output_loss_grad = KNAME(output_loss_grad), .axpy = KNAME(axpy),                     \
+        .scale = KNAME(scale),                                                                \
+    }

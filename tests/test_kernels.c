@@ -1,0 +1,426 @@
+/* Every vectorized kernel against its scalar twin, on every remainder of its register blocks,
+ * with every pointer offset by one float from 64-byte alignment. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmlp/bmlp.h"
+#include "dispatch.h"
+#include "kernels.h"
+
+/* Largest size in each dimension: 67 covers every remainder modulo 14 rows and 32 samples. */
+#define MAX_DIM 67
+
+/* One float: 2^-24 is half the gap between 1 and the next float, the unit roundoff. */
+#define UNIT_ROUNDOFF 0x1.0p-24
+
+/* The vectorized tables this CPU can run. */
+static const bmlp_kernels_t *tables[2];
+static size_t num_tables;
+
+static uint64_t rng_state = 0x853c49e6748fea9bull;
+
+static float uniform(float lo, float hi)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    double u = (double)((rng_state * 2685821657736338717ull) >> 11) * 0x1.0p-53;
+    return lo + (float)u * (hi - lo);
+}
+
+/* A buffer of n floats starting one float past a 64-byte boundary, filled with values in
+ * [-1, 1]. Free with free_offset. */
+static float *alloc_offset(size_t n)
+{
+    float *base = aligned_alloc(64, ((n + 1) * sizeof(float) + 63) / 64 * 64);
+
+    assert_non_null(base);
+    for (size_t i = 0; i <= n; i++)
+        base[i] = uniform(-1.0f, 1.0f);
+    return base + 1;
+}
+
+static void free_offset(float *p)
+{
+    free(p - 1);
+}
+
+/* Compares n values against the scalar ones with tolerance tol[i] (or tol[0] for every value
+ * when per_value is 0); prints the first mismatch with its context. */
+static int check_close(const char *what, const char *isa, const float *got, const float *want,
+                       const double *tol, int per_value, size_t n, size_t m_, size_t n_,
+                       size_t k_)
+{
+    for (size_t i = 0; i < n; i++) {
+        double t = per_value ? tol[i] : tol[0];
+        if (!(fabs((double)got[i] - (double)want[i]) <= t)) {
+            fprintf(stderr,
+                    "%s %s, m %zu n %zu k %zu: first mismatch at %zu: got %.9g, scalar %.9g, "
+                    "tolerance %.3g\n",
+                    isa, what, m_, n_, k_, i, (double)got[i], (double)want[i], t);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int setup(void **state)
+{
+    const bmlp_isa_t isas[] = {BMLP_ISA_AVX2, BMLP_ISA_AVX512};
+    bmlp_error_t err;
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        bmlp_isa_t resolved;
+        if (bmlp_isa_resolve(isas[i], &resolved, &err) == BMLP_OK)
+            tables[num_tables++] = bmlp_kernels_for(resolved);
+    }
+    if (num_tables == 0)
+        fprintf(stderr, "this CPU runs no vectorized kernels; only the scalar ones are tested\n");
+    return 0;
+}
+
+/*
+ * Tolerance of a dot product of depth terms plus one more (the bias), summed in float in any
+ * order, with or without fused multiply-adds: each result is within
+ * (depth + 1) * u * sum |terms| of the exact value (u the unit roundoff), so two results are
+ * within twice that of each other.
+ */
+static double dot_tolerance(size_t depth, double abs_sum)
+{
+    return 2.0 * (double)(depth + 1) * UNIT_ROUNDOFF * abs_sum + FLT_MIN;
+}
+
+/* Shapes: every m and n from 1 to 67 at a few depths, and every depth at a few m and n. */
+typedef void (*shape_fn)(const bmlp_kernels_t *t, size_t m, size_t n, size_t k);
+
+static void for_each_shape(shape_fn fn)
+{
+    const size_t depths[] = {1, 2, 15, 67};
+    const size_t sides[] = {1, 13, 33};
+
+    for (size_t t = 0; t < num_tables; t++) {
+        for (size_t d = 0; d < 4; d++)
+            for (size_t m = 1; m <= MAX_DIM; m++)
+                for (size_t n = 1; n <= MAX_DIM; n++)
+                    fn(tables[t], m, n, depths[d]);
+        for (size_t k = 1; k <= MAX_DIM; k++)
+            for (size_t a = 0; a < 3; a++)
+                for (size_t b = 0; b < 3; b++)
+                    fn(tables[t], sides[a], sides[b], k);
+    }
+}
+
+/* Z = W A + b for W m x k and A k x n (leading dimension n + 3, so rows are not aligned). */
+static void check_dense_forward(const bmlp_kernels_t *t, size_t m, size_t n, size_t k)
+{
+    size_t ld = n + 3;
+    float *W = alloc_offset(m * k), *b = alloc_offset(m), *A = alloc_offset(k * ld);
+    float *Zs = alloc_offset(m * ld), *Zv = alloc_offset(m * ld);
+    double *tol = malloc(m * ld * sizeof(double));
+
+    memcpy(Zv, Zs, m * ld * sizeof(float));
+    bmlp_kernels_scalar.dense_forward(m, n, k, W, b, A, ld, Zs, ld);
+    t->dense_forward(m, n, k, W, b, A, ld, Zv, ld);
+    for (size_t i = 0; i < m; i++) {
+        for (size_t s = 0; s < ld; s++) {
+            double sum = fabs((double)b[i]);
+            for (size_t j = 0; j < k; j++)
+                sum += fabs((double)W[i * k + j] * A[j * ld + s]);
+            /* Padding columns s >= n must be untouched: zero tolerance. */
+            tol[i * ld + s] = s < n ? dot_tolerance(k, sum) : 0.0;
+        }
+    }
+    if (!check_close("dense_forward", t->name, Zv, Zs, tol, 1, m * ld, m, n, k))
+        fail();
+    free(tol);
+    free_offset(W), free_offset(b), free_offset(A), free_offset(Zs), free_offset(Zv);
+}
+
+/* dA = W^T dZ for W m x k and dZ m x n. */
+static void check_dense_backward_input(const bmlp_kernels_t *t, size_t m, size_t n, size_t k)
+{
+    size_t ld = n + 1;
+    float *W = alloc_offset(m * k), *dZ = alloc_offset(m * ld);
+    float *dAs = alloc_offset(k * ld), *dAv = alloc_offset(k * ld);
+    double *tol = malloc(k * ld * sizeof(double));
+
+    memcpy(dAv, dAs, k * ld * sizeof(float));
+    bmlp_kernels_scalar.dense_backward_input(m, n, k, W, dZ, ld, dAs, ld);
+    t->dense_backward_input(m, n, k, W, dZ, ld, dAv, ld);
+    for (size_t j = 0; j < k; j++) {
+        for (size_t s = 0; s < ld; s++) {
+            double sum = 0.0;
+            for (size_t i = 0; i < m; i++)
+                sum += fabs((double)W[i * k + j] * dZ[i * ld + s]);
+            tol[j * ld + s] = s < n ? dot_tolerance(m, sum) : 0.0;
+        }
+    }
+    if (!check_close("dense_backward_input", t->name, dAv, dAs, tol, 1, k * ld, m, n, k))
+        fail();
+    free(tol);
+    free_offset(W), free_offset(dZ), free_offset(dAs), free_offset(dAv);
+}
+
+/* dW = dZ A^T for dZ m x n and A k x n: here n is the depth of each dot product. */
+static void check_weight_grad(const bmlp_kernels_t *t, size_t m, size_t n, size_t k)
+{
+    size_t ld = n + 5;
+    float *dZ = alloc_offset(m * ld), *A = alloc_offset(k * ld);
+    float *dWs = alloc_offset(m * k), *dWv = alloc_offset(m * k);
+    double *tol = malloc(m * k * sizeof(double));
+
+    bmlp_kernels_scalar.weight_grad(m, n, k, dZ, ld, A, ld, dWs);
+    t->weight_grad(m, n, k, dZ, ld, A, ld, dWv);
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < k; j++) {
+            double sum = 0.0;
+            for (size_t s = 0; s < n; s++)
+                sum += fabs((double)dZ[i * ld + s] * A[j * ld + s]);
+            tol[i * k + j] = dot_tolerance(n, sum);
+        }
+    }
+    if (!check_close("weight_grad", t->name, dWv, dWs, tol, 1, m * k, m, n, k))
+        fail();
+    free(tol);
+    free_offset(dZ), free_offset(A), free_offset(dWs), free_offset(dWv);
+}
+
+static void dense_forward_matches_scalar(void **state)
+{
+    (void)state;
+    for_each_shape(check_dense_forward);
+}
+
+static void dense_backward_matches_scalar(void **state)
+{
+    (void)state;
+    for_each_shape(check_dense_backward_input);
+}
+
+static void weight_grad_matches_scalar(void **state)
+{
+    (void)state;
+    for_each_shape(check_weight_grad);
+}
+
+/* Row sums and the elementwise kernels, on every m and n up to 67. */
+static void bias_grad_matches_scalar(void **state)
+{
+    (void)state;
+    for (size_t t = 0; t < num_tables; t++) {
+        for (size_t m = 1; m <= MAX_DIM; m += 3) {
+            for (size_t n = 1; n <= MAX_DIM; n++) {
+                float *dZ = alloc_offset(m * n), *s = alloc_offset(m), *v = alloc_offset(m);
+                double *tol = malloc(m * sizeof(double));
+
+                bmlp_kernels_scalar.bias_grad(m, n, dZ, n, s);
+                tables[t]->bias_grad(m, n, dZ, n, v);
+                for (size_t i = 0; i < m; i++) {
+                    double sum = 0.0;
+                    for (size_t j = 0; j < n; j++)
+                        sum += fabs((double)dZ[i * n + j]);
+                    tol[i] = dot_tolerance(n, sum);
+                }
+                if (!check_close("bias_grad", tables[t]->name, v, s, tol, 1, m, m, n, 0))
+                    fail();
+                free(tol);
+                free_offset(dZ), free_offset(s), free_offset(v);
+            }
+        }
+    }
+}
+
+/*
+ * Sigmoid tolerance. Both kernels compute 1 / (1 + e) with e = exp(-z) from SLEEF to within
+ * 1 ULP, so the two e differ by at most 2 ULP, which moves 1 + e by at most 2 ULP of e, and
+ * then 1 / (1 + e) by at most that much relative. Adding 1 and dividing round once each.
+ * So the two results are within 4 ULP, that is 8 u relative.
+ */
+#define SIGMOID_REL (8.0 * UNIT_ROUNDOFF)
+
+static void sigmoid_matches_scalar(void **state)
+{
+    (void)state;
+    for (size_t t = 0; t < num_tables; t++) {
+        for (size_t m = 1; m <= 5; m++) {
+            for (size_t n = 1; n <= MAX_DIM; n++) {
+                size_t ld = n + 2;
+                float *Z = alloc_offset(m * ld), *s = alloc_offset(m * ld);
+                float *v = alloc_offset(m * ld);
+                double *tol = malloc(m * ld * sizeof(double));
+
+                for (size_t i = 0; i < m * ld; i++)
+                    Z[i] = uniform(-100.0f, 100.0f);
+                memcpy(v, s, m * ld * sizeof(float));
+                bmlp_kernels_scalar.sigmoid(m, n, Z, ld, s, ld);
+                tables[t]->sigmoid(m, n, Z, ld, v, ld);
+                for (size_t i = 0; i < m * ld; i++)
+                    tol[i] = i % ld < n ? SIGMOID_REL * fabs((double)s[i]) + FLT_MIN : 0.0;
+                if (!check_close("sigmoid", tables[t]->name, v, s, tol, 1, m * ld, m, n, 0))
+                    fail();
+                free(tol);
+                free_offset(Z), free_offset(s), free_offset(v);
+            }
+        }
+    }
+}
+
+/* A value gives the same sigmoid bits in every lane, full vector or remainder. */
+static void sigmoid_same_bits_every_lane(void **state)
+{
+    const float values[] = {-104.0f, -88.5f, -20.0f, -1.5f, -1e-8f, 0.0f,
+                            0.3f,    2.5f,   17.0f,  88.7f, 1e4f};
+    float z[MAX_DIM], a[MAX_DIM];
+
+    (void)state;
+    for (size_t t = 0; t < num_tables; t++) {
+        for (size_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
+            float first = 0.0f;
+            for (size_t n = 1; n <= MAX_DIM; n++) {
+                for (size_t pos = 0; pos < n; pos++) {
+                    for (size_t i = 0; i < n; i++)
+                        z[i] = i == pos ? values[v] : uniform(-5.0f, 5.0f);
+                    tables[t]->sigmoid(1, n, z, n, a, n);
+                    if (n == 1)
+                        first = a[0];
+                    assert_true(n > 1 || pos == 0);
+                    if (memcmp(&a[pos], &first, sizeof(float)) != 0) {
+                        fprintf(stderr, "%s sigmoid(%g): lane %zu of %zu gives %.9g, lane 0 of 1 "
+                                "gives %.9g\n",
+                                tables[t]->name, (double)values[v], pos, n, (double)a[pos],
+                                (double)first);
+                        fail();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* dZ = dA * a * (1 - a), axpy and scale use the same operations in the same order as the
+ * scalar kernels, so they agree bit for bit. */
+static void elementwise_kernels_bitwise_equal(void **state)
+{
+    (void)state;
+    for (size_t t = 0; t < num_tables; t++) {
+        for (size_t n = 1; n <= 3 * MAX_DIM; n++) {
+            float *dA = alloc_offset(2 * n), *a = alloc_offset(2 * n);
+            float *s = alloc_offset(2 * n), *v = alloc_offset(2 * n);
+
+            memcpy(v, s, 2 * n * sizeof(float));
+            bmlp_kernels_scalar.sigmoid_backward(2, n, dA, n, a, n, s, n);
+            tables[t]->sigmoid_backward(2, n, dA, n, a, n, v, n);
+            assert_memory_equal(s, v, 2 * n * sizeof(float));
+
+            bmlp_kernels_scalar.axpy(n, -0.37f, dA, s);
+            tables[t]->axpy(n, -0.37f, dA, v);
+            assert_memory_equal(s, v, 2 * n * sizeof(float));
+
+            bmlp_kernels_scalar.scale(n, 1.0f / 3.0f, s);
+            tables[t]->scale(n, 1.0f / 3.0f, v);
+            assert_memory_equal(s, v, 2 * n * sizeof(float));
+            free_offset(dA), free_offset(a), free_offset(s), free_offset(v);
+        }
+    }
+}
+
+/*
+ * Output loss and gradient. The scalar kernel sums exact-to-double terms from libm; the vector
+ * kernels compute each term in float with SLEEF (1 ULP exp and log1p, a few roundings), then sum
+ * in double. Each term is then within 8 u relative plus one float rounding of log1p's argument,
+ * so 16 u of the summed magnitudes bounds the difference. p follows the sigmoid tolerance and
+ * dz = p - y adds one rounding.
+ */
+static void output_loss_matches_scalar(void **state)
+{
+    (void)state;
+    for (size_t t = 0; t < num_tables; t++) {
+        for (size_t n = 1; n <= MAX_DIM; n++) {
+            float *z = alloc_offset(n), *y = alloc_offset(n);
+            float *ps = alloc_offset(n), *pv = alloc_offset(n);
+            float *ds = alloc_offset(n), *dv = alloc_offset(n);
+            size_t hits_s, hits_v;
+            double tol[1];
+
+            for (size_t i = 0; i < n; i++) {
+                z[i] = uniform(-30.0f, 30.0f);
+                y[i] = uniform(0.0f, 1.0f) < 0.5f ? 0.0f : 1.0f;
+            }
+            double ls = bmlp_kernels_scalar.output_loss_grad(n, z, y, ps, ds, &hits_s);
+            double lv = tables[t]->output_loss_grad(n, z, y, pv, dv, &hits_v);
+            if (fabs(ls - lv) > 16.0 * UNIT_ROUNDOFF * ls + 1e-30) {
+                fprintf(stderr, "%s loss of %zu samples: %.17g, scalar %.17g\n",
+                        tables[t]->name, n, lv, ls);
+                fail();
+            }
+            assert_int_equal(hits_s, hits_v);
+            for (size_t i = 0; i < n; i++) {
+                tol[0] = SIGMOID_REL * fabs((double)ps[i]) + FLT_MIN;
+                if (!check_close("output p", tables[t]->name, &pv[i], &ps[i], tol, 0, 1, 1, n,
+                                 0))
+                    fail();
+                tol[0] += 2.0 * UNIT_ROUNDOFF;
+                if (!check_close("output dz", tables[t]->name, &dv[i], &ds[i], tol, 0, 1, 1, n,
+                                 0))
+                    fail();
+            }
+            free_offset(z), free_offset(y), free_offset(ps), free_offset(pv);
+            free_offset(ds), free_offset(dv);
+        }
+    }
+}
+
+/* At infinite and extreme logits the vector loss is finite or +inf exactly where the scalar one
+ * is, and never NaN. */
+static void output_loss_extremes(void **state)
+{
+    const float logits[] = {-INFINITY, -1e4f, -100.0f, -20.0f, 0.0f,
+                            20.0f,     100.0f, 1e4f,   INFINITY};
+
+    (void)state;
+    for (size_t t = 0; t < num_tables; t++) {
+        for (size_t i = 0; i < 9; i++) {
+            for (int label = 0; label <= 1; label++) {
+                float y = (float)label, ps, pv, ds, dv;
+                size_t hits;
+                double ls = bmlp_kernels_scalar.output_loss_grad(1, &logits[i], &y, &ps, &ds,
+                                                                 &hits);
+                double lv = tables[t]->output_loss_grad(1, &logits[i], &y, &pv, &dv, &hits);
+                assert_false(isnan(lv));
+                assert_int_equal(isinf(ls), isinf(lv));
+                if (isfinite(ls))
+                    assert_true(fabs(ls - lv) <= 16.0 * UNIT_ROUNDOFF * ls + 1e-30);
+                assert_true(dv >= -1.0f && dv <= 1.0f);
+                assert_false(isnan(pv));
+            }
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(dense_forward_matches_scalar),
+        cmocka_unit_test(dense_backward_matches_scalar),
+        cmocka_unit_test(weight_grad_matches_scalar),
+        cmocka_unit_test(bias_grad_matches_scalar),
+        cmocka_unit_test(sigmoid_matches_scalar),
+        cmocka_unit_test(sigmoid_same_bits_every_lane),
+        cmocka_unit_test(elementwise_kernels_bitwise_equal),
+        cmocka_unit_test(output_loss_matches_scalar),
+        cmocka_unit_test(output_loss_extremes),
+    };
+
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
