@@ -12,12 +12,14 @@
  *   vfma(a, b, c)          a * b + c, fused
  *   vadd, vsub, vmul, vdiv, vmax
  *   vabs(v), vexp(v), vlog1p(v)   exp and log1p from SLEEF, 1 ULP
- *   vsum(v)                horizontal sum of the lanes, as a float
- *   vcount_ge_eq(p, y, n)  lanes < n where (p >= 0.5) == (y == 1)
+ *   vkeep_n(v, n)          v with the lanes from n on set to zero
+ *   vsum(v), vsum_double(v)       horizontal sum of the lanes, in float or in double
+ *   vselect_label(y, a, b, c)     a where y == 0, b where y == 1, c elsewhere
+ *   vcount_hits(p, y, n)   lanes below n where (p >= 0.5) == (y == 1)
  *   KNAME(name)            name suffixed with the instruction set
  *
  * Every kernel takes the shapes and strides of kernels.h and accepts unaligned pointers.
- * Dense products block the output as MR rows x 2 VL samples held in registers; each row's
+ * Dense products block the output as MR rows x 2 VL samples held in registers. Each row's
  * multiplier is broadcast from memory and multiplied into two vectors of samples.
  */
 

@@ -452,8 +452,13 @@ static void hand_over(csv_reader_t *r, bmlp_dataset_t *ds)
     float *x = realloc(r->x, r->n_rows * d * sizeof(float));
     float *y = realloc(r->y, r->n_rows * sizeof(float));
 
-    ds->x = x != NULL ? x : r->x;
-    ds->y = y != NULL ? y : r->y;
+    /* A failed shrink leaves the original block allocated and as large as before. */
+    if (x == NULL)
+        x = r->x;
+    if (y == NULL)
+        y = r->y;
+    ds->x = x;
+    ds->y = y;
     ds->n_samples = r->n_rows;
     ds->n_features = d;
     r->x = NULL;

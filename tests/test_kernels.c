@@ -55,8 +55,8 @@ static void free_offset(float *p)
     free(p - 1);
 }
 
-/* Compares n values against the scalar ones with tolerance tol[i] (or tol[0] for every value
- * when per_value is 0); prints the first mismatch with its context. */
+/* Compares n values against the scalar ones within tolerance tol[i], or tol[0] for every value
+ * when per_value is 0. Prints the first mismatch with its shape and returns 0 on a mismatch. */
 static int check_close(const char *what, const char *isa, const float *got, const float *want,
                        const double *tol, int per_value, size_t n, size_t m_, size_t n_,
                        size_t k_)
@@ -336,9 +336,9 @@ static void elementwise_kernels_bitwise_equal(void **state)
 }
 
 /*
- * Output loss and gradient. The scalar kernel sums exact-to-double terms from libm; the vector
- * kernels compute each term in float with SLEEF (1 ULP exp and log1p, a few roundings), then sum
- * in double. Each term is then within 8 u relative plus one float rounding of log1p's argument,
+ * Output loss and gradient. The scalar kernel sums terms computed in double with libm. The vector
+ * kernels compute each term in float with SLEEF's 1-ULP exp and log1p and a few roundings, then
+ * sum in double. Each term is then within 8 u relative plus one float rounding of log1p's argument,
  * so 16 u of the summed magnitudes bounds the difference. p follows the sigmoid tolerance and
  * dz = p - y adds one rounding.
  */

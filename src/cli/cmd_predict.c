@@ -145,8 +145,7 @@ static int save_predictions(const char *path, const float *prob, size_t n)
     fd = mkstemp(tmp);
     if (fd >= 0)
         f = fdopen(fd, "w");
-    if (f == NULL || write_predictions(f, prob, n) != 0 || fsync(fileno(f)) != 0 ||
-        fclose(f) != 0 || rename(tmp, path) != 0) {
+    if (f == NULL || write_predictions(f, prob, n) != 0 || fsync(fileno(f)) != 0) {
         int saved = errno;
         if (f != NULL)
             fclose(f);
@@ -154,6 +153,14 @@ static int save_predictions(const char *path, const float *prob, size_t n)
             close(fd);
         if (fd >= 0)
             unlink(tmp);
+        free(tmp);
+        errno = saved;
+        return -1;
+    }
+    /* fclose releases the stream even when it fails, so this path must not close f again. */
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        int saved = errno;
+        unlink(tmp);
         free(tmp);
         errno = saved;
         return -1;
