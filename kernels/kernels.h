@@ -13,6 +13,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+#define restrict __restrict
+#endif
+
 typedef struct bmlp_kernels {
     const char *name;
 
@@ -55,6 +59,11 @@ typedef struct bmlp_kernels {
 
     /* x *= alpha over n floats. */
     void (*scale)(size_t n, float alpha, float *x);
+
+    /* Runs rounds of independent multiply-adds on registers only, enough chains to keep every
+     * multiply-add unit busy, and returns the floating-point operations done (2 per
+     * multiply-add): timing it measures the machine's peak for this instruction set. */
+    double (*fma_probe)(size_t rounds);
 } bmlp_kernels_t;
 
 extern const bmlp_kernels_t bmlp_kernels_scalar;

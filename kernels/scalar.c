@@ -137,6 +137,29 @@ static void scale_scalar(size_t n, float alpha, float *x)
         x[i] *= alpha;
 }
 
+/* Number of independent chains in fma_probe: more than latency x throughput of a multiply and
+ * an add on current x86 cores (4 cycles x 2 per cycle). */
+#define PROBE_CHAINS 12
+
+static double fma_probe_scalar(size_t rounds)
+{
+    volatile float seed = 1.0f;
+    float acc[PROBE_CHAINS];
+    float mul = seed * 0.999999f;
+    float add = seed * 1e-7f;
+    float sink = 0.0f;
+
+    for (size_t c = 0; c < PROBE_CHAINS; c++)
+        acc[c] = seed + (float)c;
+    for (size_t r = 0; r < rounds; r++)
+        for (size_t c = 0; c < PROBE_CHAINS; c++)
+            acc[c] = acc[c] * mul + add;
+    for (size_t c = 0; c < PROBE_CHAINS; c++)
+        sink += acc[c];
+    seed = sink;
+    return 2.0 * PROBE_CHAINS * (double)rounds;
+}
+
 const bmlp_kernels_t bmlp_kernels_scalar = {
     .name = "scalar",
     .dense_forward = dense_forward_scalar,
@@ -148,4 +171,5 @@ const bmlp_kernels_t bmlp_kernels_scalar = {
     .output_loss_grad = output_loss_grad_scalar,
     .axpy = axpy_scalar,
     .scale = scale_scalar,
+    .fma_probe = fma_probe_scalar,
 };

@@ -377,6 +377,29 @@ static void KNAME(scale)(size_t n, float alpha, float *x)
         vstore_n(x + i, vmul(a, vload_n(x + i, n - i)), n - i);
 }
 
+/* Independent accumulators in fma_probe: at least latency x throughput of a fused multiply-add
+ * (4 cycles x 2 per cycle on current x86 cores), and few enough to stay in registers. */
+#define PROBE_CHAINS 12
+
+static double KNAME(fma_probe)(size_t rounds)
+{
+    volatile float seed = 1.0f;
+    vec_t acc[PROBE_CHAINS];
+    vec_t mul = vset1(seed * 0.999999f);
+    vec_t add = vset1(seed * 1e-7f);
+    vec_t sink = vzero();
+
+    for (size_t c = 0; c < PROBE_CHAINS; c++)
+        acc[c] = vset1(seed + (float)c);
+    for (size_t r = 0; r < rounds; r++)
+        for (size_t c = 0; c < PROBE_CHAINS; c++)
+            acc[c] = vfma(acc[c], mul, add);
+    for (size_t c = 0; c < PROBE_CHAINS; c++)
+        sink = vadd(sink, acc[c]);
+    seed = vsum(sink);
+    return 2.0 * PROBE_CHAINS * VL * (double)rounds;
+}
+
 #define KERNEL_TABLE(isa_name)                                                                \
     {                                                                                         \
         .name = isa_name, .dense_forward = KNAME(dense_forward),                              \
@@ -384,5 +407,5 @@ static void KNAME(scale)(size_t n, float alpha, float *x)
         .weight_grad = KNAME(weight_grad), .bias_grad = KNAME(bias_grad),                     \
         .sigmoid = KNAME(sigmoid), .sigmoid_backward = KNAME(sigmoid_backward),               \
         .output_loss_grad = KNAME(output_loss_grad), .axpy = KNAME(axpy),                     \
-        .scale = KNAME(scale),                                                                \
+        .scale = KNAME(scale), .fma_probe = KNAME(fma_probe),                                 \
     }

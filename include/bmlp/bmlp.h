@@ -2,6 +2,7 @@
 #ifndef BMLP_BMLP_H
 #define BMLP_BMLP_H
 
+#include "bmlp/bound.h"
 #include "bmlp/dataset.h"
 #include "bmlp/model.h"
 #include "bmlp/net.h"
