@@ -95,27 +95,55 @@ static float make_sample(const bmlp_synth_options_t *opt, size_t d, uint64_t i, 
     return (float)c;
 }
 
-bmlp_status_t bmlp_synth_generate(const bmlp_synth_options_t *opt, bmlp_dataset_t *ds,
-                                  bmlp_error_t *err)
+size_t bmlp_synth_num_features(const bmlp_synth_options_t *opt)
 {
-    size_t d = opt->kind == BMLP_SYNTH_BLOBS ? opt->n_features : 2;
-    bmlp_status_t st;
+    return opt->kind == BMLP_SYNTH_BLOBS ? opt->n_features : 2;
+}
 
-    memset(ds, 0, sizeof(*ds));
+/* Checks the options that every generator shares, except the sample count. */
+static bmlp_status_t check_synth_options(const bmlp_synth_options_t *opt, bmlp_error_t *err)
+{
     if ((size_t)opt->kind >= sizeof(synth_names) / sizeof(synth_names[0]))
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                          "unknown synthetic dataset %d", (int)opt->kind);
-    if (opt->n_samples == 0)
+    if (bmlp_synth_num_features(opt) == 0 || bmlp_synth_num_features(opt) > BMLP_MAX_FEATURES)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                         "a synthetic dataset needs at least one sample");
+                         "%zu features requested; synthetic sets have 1 to %zu",
+                         bmlp_synth_num_features(opt), BMLP_MAX_FEATURES);
     if (!(opt->noise >= 0.0) || !isfinite(opt->noise))
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                          "noise %g must be a finite, non-negative standard deviation",
                          opt->noise);
-    st = bmlp_dataset_alloc(ds, opt->n_samples, d, err);
+    return BMLP_OK;
+}
+
+bmlp_status_t bmlp_synth_fill(const bmlp_synth_options_t *opt, uint64_t first, size_t count,
+                              float *x, float *y, bmlp_error_t *err)
+{
+    size_t d = bmlp_synth_num_features(opt);
+    bmlp_status_t st = check_synth_options(opt, err);
+
     if (st != BMLP_OK)
         return st;
-    for (size_t i = 0; i < opt->n_samples; i++)
-        ds->y[i] = make_sample(opt, d, i, ds->x + i * d);
+    for (size_t i = 0; i < count; i++)
+        y[i] = make_sample(opt, d, first + i, x + i * d);
     return BMLP_OK;
+}
+
+bmlp_status_t bmlp_synth_generate(const bmlp_synth_options_t *opt, bmlp_dataset_t *ds,
+                                  bmlp_error_t *err)
+{
+    bmlp_status_t st;
+
+    memset(ds, 0, sizeof(*ds));
+    st = check_synth_options(opt, err);
+    if (st != BMLP_OK)
+        return st;
+    if (opt->n_samples == 0)
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "a synthetic dataset needs at least one sample");
+    st = bmlp_dataset_alloc(ds, opt->n_samples, bmlp_synth_num_features(opt), err);
+    if (st == BMLP_OK)
+        st = bmlp_synth_fill(opt, 0, opt->n_samples, ds->x, ds->y, err);
+    return st;
 }

@@ -87,6 +87,15 @@ const char *bmlp_synth_kind_name(bmlp_synth_kind_t kind);
 bmlp_status_t bmlp_synth_generate(const bmlp_synth_options_t *opt, bmlp_dataset_t *ds,
                                   bmlp_error_t *err);
 
+/* Number of features of the samples that opt describes. */
+size_t bmlp_synth_num_features(const bmlp_synth_options_t *opt);
+
+/* Writes samples first .. first + count - 1 of the set that opt describes into x (row-major,
+ * count x bmlp_synth_num_features(opt)) and y, without allocating, so that a set of any size
+ * can be produced in pieces. opt->n_samples is not used. */
+bmlp_status_t bmlp_synth_fill(const bmlp_synth_options_t *opt, uint64_t first, size_t count,
+                              float *x, float *y, bmlp_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif
