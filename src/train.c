@@ -9,6 +9,7 @@
 #include "error.h"
 #include "net_internal.h"
 #include "random.h"
+#include "step.h"
 #include "workspace.h"
 
 /* Samples per tile in prediction and evaluation. */
@@ -92,36 +93,12 @@ static bmlp_status_t check_options(const bmlp_train_options_t *opt, bmlp_error_t
     return BMLP_OK;
 }
 
-/* Mean loss and accuracy of net on the samples rows[0 .. n) of ds, in tiles of ws. */
-static void evaluate_rows(const bmlp_net_t *net, bmlp_workspace_t *ws, const bmlp_dataset_t *ds,
-                          const size_t *rows, size_t n, double *loss, double *accuracy)
-{
-    double sum = 0.0;
-    size_t hits = 0;
-
-    for (size_t start = 0; start < n; start += ws->max_batch) {
-        size_t count = n - start < ws->max_batch ? n - start : ws->max_batch;
-        size_t correct;
-
-        if (rows != NULL)
-            bmlp_fill_tile(net, ws, ds->x, ds->y, rows + start, count);
-        else
-            bmlp_fill_tile(net, ws, ds->x + start * ds->n_features, ds->y + start, NULL,
-                           count);
-        bmlp_forward_tile(net, ws);
-        sum += bmlp_loss_tile(ws, &correct);
-        hits += correct;
-    }
-    *loss = sum / (double)n;
-    *accuracy = (double)hits / (double)n;
-}
-
 /* State of one training run, shared by the epoch loop and its helpers. */
 typedef struct run {
     bmlp_net_t *net;
     const bmlp_dataset_t *ds;
     const bmlp_train_options_t *opt;
-    bmlp_workspace_t *ws;
+    bmlp_stepper_t stepper;
     size_t *order; /* n_train training rows, then n_val validation rows */
     size_t n_train;
     size_t n_val;
@@ -131,38 +108,24 @@ typedef struct run {
 static bmlp_status_t train_epoch(run_t *run, size_t epoch, bmlp_epoch_report_t *report,
                                  bmlp_error_t *err)
 {
-    bmlp_net_t *net = run->net;
-    bmlp_workspace_t *ws = run->ws;
     size_t batch = run->opt->batch_size;
     double loss_sum = 0.0;
     size_t hits = 0;
+    size_t failed;
     double t0 = now_seconds();
 
     if (run->opt->shuffle)
         shuffle_indices(run->order, run->n_train, run->opt->seed,
                         BMLP_STREAM_SHUFFLE + (uint32_t)epoch);
-
-    for (size_t start = 0; start < run->n_train; start += batch) {
-        size_t n = run->n_train - start < batch ? run->n_train - start : batch;
-        size_t correct;
-        double loss;
-
-        bmlp_fill_tile(net, ws, run->ds->x, run->ds->y, run->order + start, n);
-        bmlp_forward_tile(net, ws);
-        loss = bmlp_backward_tile(net, ws, net->grads, &correct);
-        if (!isfinite(loss)) {
-            char value[32];
-            snprintf(value, sizeof(value), "%g", loss);
-            return bmlp_fail(err, BMLP_ERR_NONFINITE, NULL, 0, 0, value,
-                             "loss is not finite in epoch %zu, batch %zu (samples %zu to %zu of "
-                             "the epoch); the model keeps the parameters before that batch",
-                             epoch, start / batch + 1, start + 1, start + n);
-        }
-        /* Average over the batch's own size, so a last partial batch weighs as a full one. */
-        ws->kernels->scale(net->num_params, 1.0f / (float)n, net->grads);
-        ws->kernels->axpy(net->num_params, -run->opt->learning_rate, net->grads, net->params);
-        loss_sum += loss;
-        hits += correct;
+    failed = bmlp_stepper_epoch(&run->stepper, run->net, run->ds, run->order, run->n_train,
+                                batch, run->opt->learning_rate, &loss_sum, &hits);
+    if (failed != 0) {
+        size_t first = (failed - 1) * batch;
+        size_t last = first + batch < run->n_train ? first + batch : run->n_train;
+        return bmlp_fail(err, BMLP_ERR_NONFINITE, NULL, 0, 0, NULL,
+                         "loss is not finite in epoch %zu, batch %zu (samples %zu to %zu of "
+                         "the epoch); the model keeps the parameters before that batch",
+                         epoch, failed, first + 1, last);
     }
     report->seconds = now_seconds() - t0;
     report->train_loss = loss_sum / (double)run->n_train;
@@ -241,7 +204,8 @@ bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds,
         st = prepare_run(&run, err);
     if (st == BMLP_OK) {
         size_t max_batch = opt->batch_size < run.n_train ? opt->batch_size : run.n_train;
-        st = bmlp_workspace_create(net, max_batch, opt->isa, &run.ws, err);
+        st = bmlp_stepper_init(&run.stepper, net, max_batch, opt->threads, opt->exact_threads,
+                               opt->isa, err);
     }
     if (st != BMLP_OK) {
         free(run.order);
@@ -249,7 +213,8 @@ bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds,
     }
     result->n_train = run.n_train;
     result->n_val = run.n_val;
-    result->isa = run.ws->isa;
+    result->isa = run.stepper.ws[0]->isa;
+    result->threads = run.stepper.threads;
 
     for (size_t epoch = 1; epoch <= opt->epochs; epoch++) {
         memset(&report, 0, sizeof(report));
@@ -261,8 +226,8 @@ bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds,
         report.val_loss = NAN;
         report.val_accuracy = NAN;
         if (run.n_val > 0)
-            evaluate_rows(net, run.ws, ds, run.order + run.n_train, run.n_val, &report.val_loss,
-                          &report.val_accuracy);
+            bmlp_stepper_evaluate(&run.stepper, ds, run.order + run.n_train, run.n_val,
+                                  &report.val_loss, &report.val_accuracy);
         result->epochs_run = epoch;
         result->last = report;
         if (opt->on_epoch != NULL && opt->on_epoch(&report, opt->user) != 0) {
@@ -271,7 +236,7 @@ bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds,
             break;
         }
     }
-    bmlp_workspace_free(run.ws);
+    bmlp_stepper_free(&run.stepper);
     free(run.order);
     return st;
 }
@@ -302,16 +267,16 @@ bmlp_status_t bmlp_predict(const bmlp_net_t *net, const float *x, size_t n, floa
 bmlp_status_t bmlp_evaluate(const bmlp_net_t *net, const bmlp_dataset_t *ds, double *loss,
                             double *accuracy, bmlp_error_t *err)
 {
-    bmlp_workspace_t *ws;
+    bmlp_stepper_t stepper;
     bmlp_status_t st = check_dataset(net, ds, err);
 
     if (st != BMLP_OK)
         return st;
-    st = bmlp_workspace_create(net, ds->n_samples < EVAL_BATCH ? ds->n_samples : EVAL_BATCH,
-                               BMLP_ISA_AUTO, &ws, err);
+    st = bmlp_stepper_init(&stepper, net, ds->n_samples < EVAL_BATCH ? ds->n_samples : EVAL_BATCH,
+                           0, 0, BMLP_ISA_AUTO, err);
     if (st != BMLP_OK)
         return st;
-    evaluate_rows(net, ws, ds, NULL, ds->n_samples, loss, accuracy);
-    bmlp_workspace_free(ws);
+    bmlp_stepper_evaluate(&stepper, ds, NULL, ds->n_samples, loss, accuracy);
+    bmlp_stepper_free(&stepper);
     return BMLP_OK;
 }

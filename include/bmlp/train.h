@@ -13,6 +13,9 @@
 extern "C" {
 #endif
 
+/* Largest number of threads a training run may use. */
+#define BMLP_MAX_THREADS 256
+
 /* Instruction sets the kernels can be compiled for. */
 typedef enum bmlp_isa {
     BMLP_ISA_AUTO = 0, /* the widest one that this CPU and build support */
@@ -111,12 +114,15 @@ typedef struct bmlp_train_options {
     int standardize;      /* nonzero: fit mean and std on the training split and store them */
     int init;             /* nonzero: Glorot-initialize the network from seed before training */
     bmlp_isa_t isa;
+    size_t threads;       /* 0: the OpenMP default (OMP_NUM_THREADS, else every core). The
+                             result is bitwise the same for every thread count. */
+    int exact_threads;    /* nonzero: start exactly threads threads, even where some idle */
     bmlp_epoch_callback_t on_epoch;
     void *user;
 } bmlp_train_options_t;
 
 /* Defaults: 20 epochs, batch 32, learning rate 0.5, seed 1, validation split 0.2, shuffle,
- * standardize, initialize, automatic instruction set, no callback. */
+ * standardize, initialize, automatic instruction set, default threads, no callback. */
 void bmlp_train_options_default(bmlp_train_options_t *opt);
 
 /* Final figures of a training run. */
@@ -125,15 +131,28 @@ typedef struct bmlp_train_result {
     size_t n_train;
     size_t n_val;
     bmlp_isa_t isa;
+    size_t threads;           /* threads that ran each step: fewer than requested when a batch
+                                 is too small to split profitably */
     bmlp_epoch_report_t last; /* the report of the last completed epoch */
 } bmlp_train_result_t;
+
+/* Returns the number of threads bmlp_train runs each step of net on with batches of batch
+ * samples when requested threads are asked for (0: the OpenMP default). Unless exact is set, it
+ * is fewer than requested when a batch is too small to split profitably. It is 1 in a build
+ * without OpenMP. */
+size_t bmlp_train_threads(const bmlp_net_t *net, size_t batch, size_t requested, int exact);
+
+/* Returns 1 when this build runs steps on several threads (OpenMP), 0 otherwise. */
+int bmlp_has_openmp(void);
 
 /* The sizes of the training and validation splits of n samples: n_val = round(val_split * n). */
 void bmlp_train_split_sizes(size_t n, double val_split, size_t *n_train, size_t *n_val);
 
 /*
  * Trains net on ds. The split into training and validation samples is a seeded permutation;
- * the validation samples are the last round(val_split * n) of it. When a batch's loss is not
+ * the validation samples are the last round(val_split * n) of it. Each batch is cut into chunks
+ * whose size depends on the batch size only, spread over threads, and their gradients are
+ * summed in a fixed order, so any thread count gives bitwise the same model. When a batch's loss is not
  * finite, training stops with BMLP_ERR_NONFINITE before that batch's update, so the network
  * keeps the last parameters that gave a finite loss, and the error detail names the epoch,
  * batch and sample range.

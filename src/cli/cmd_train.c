@@ -28,6 +28,11 @@ static const char train_help[] =
     "  --no-standardize     train on raw features instead of (x - mean) / std\n"
     "  --isa NAME           kernels: auto, scalar, avx2 or avx512 (default auto, or the\n"
     "                       BMLP_ISA environment variable)\n"
+    "  --threads N          threads per training step (default: OMP_NUM_THREADS, else\n"
+    "                       every core); every count trains bitwise the same model, and\n"
+    "                       batches too small to split run on fewer\n"
+    "  --exact-threads      run exactly --threads threads even where some idle (for\n"
+    "                       scaling experiments)\n"
     "  --out MODEL          save the trained model to this file\n"
     "  --quiet              print only the final 'key: value' lines\n"
     "  -h, --help           show this help\n";
@@ -41,6 +46,8 @@ enum {
     OPT_VAL_SPLIT,
     OPT_NO_STANDARDIZE,
     OPT_ISA,
+    OPT_THREADS,
+    OPT_EXACT_THREADS,
     OPT_OUT,
     OPT_QUIET
 };
@@ -55,6 +62,8 @@ static const struct option train_options[] = {
     {"val-split", required_argument, NULL, OPT_VAL_SPLIT},
     {"no-standardize", no_argument, NULL, OPT_NO_STANDARDIZE},
     {"isa", required_argument, NULL, OPT_ISA},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"exact-threads", no_argument, NULL, OPT_EXACT_THREADS},
     {"out", required_argument, NULL, OPT_OUT},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, 'h'},
@@ -105,6 +114,11 @@ static int train_option(int opt, const char *arg, train_args_t *a)
                                  "avx2 or avx512)",
                         arg);
         return -1;
+    case OPT_THREADS:
+        return cli_parse_size("train", "threads", arg, 1, BMLP_MAX_THREADS, &a->train.threads);
+    case OPT_EXACT_THREADS:
+        a->train.exact_threads = 1;
+        return 0;
     case OPT_OUT:
         a->out = arg;
         return 0;
@@ -181,8 +195,11 @@ static void print_config(const train_args_t *a, const bmlp_net_t *net, const bml
     printf("seed: %llu\n", (unsigned long long)a->train.seed);
     printf("standardize: %s\n", a->train.standardize ? "yes" : "no");
     printf("isa: %s\n", bmlp_isa_name(isa));
-    /* TODO: training runs on one thread until the OpenMP split of mini-batches exists. */
-    printf("threads: 1\n");
+    if (bmlp_has_openmp())
+        printf("threads: %zu\n", bmlp_train_threads(net, a->train.batch_size, a->train.threads,
+                                                    a->train.exact_threads));
+    else
+        printf("threads: 1 (built without OpenMP)\n");
     printf("%6s %11s %10s %10s %10s %12s\n", "epoch", "train_loss", "train_acc", "val_loss",
            "val_acc", "samples/s");
     fflush(stdout);
@@ -191,8 +208,12 @@ static void print_config(const train_args_t *a, const bmlp_net_t *net, const bml
 static int print_epoch(const bmlp_epoch_report_t *r, void *user)
 {
     (void)user;
-    printf("%6zu %11.5f %10.4f %10.5f %10.4f %12.4g\n", r->epoch, r->train_loss,
-           r->train_accuracy, r->val_loss, r->val_accuracy, r->samples_per_second);
+    if (isnan(r->val_loss))
+        printf("%6zu %11.5f %10.4f %10s %10s %12.4g\n", r->epoch, r->train_loss,
+               r->train_accuracy, "-", "-", r->samples_per_second);
+    else
+        printf("%6zu %11.5f %10.4f %10.5f %10.4f %12.4g\n", r->epoch, r->train_loss,
+               r->train_accuracy, r->val_loss, r->val_accuracy, r->samples_per_second);
     fflush(stdout);
     return 0;
 }

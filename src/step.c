@@ -1,0 +1,285 @@
+/* The chunked training step and its deterministic reduction, spread over OpenMP threads. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "alloc.h"
+#include "bmlp/bound.h"
+#include "error.h"
+#include "net_internal.h"
+#include "step.h"
+
+/* Samples per chunk at least (two AVX-512 registers of samples), and chunks per batch at most. */
+#define MIN_CHUNK 32
+#define MAX_CHUNKS 64
+
+/* Bytes of gradient slots at most, unless 2 slots already exceed it. Each chunk writes a whole
+ * gradient, so for large networks fewer, larger chunks keep the slots in the L2 cache. */
+#define SLOT_BUDGET ((size_t)2 << 20)
+
+/*
+ * Work, in multiply-add equivalents, below which another thread does not pay for itself: two
+ * barriers per step cost about a microsecond, and a thread does a few thousand multiply-adds
+ * in that time. A sigmoid counts as 10 multiply-adds and copying one feature into the tile as
+ * 4, estimates that make the tiny 2-2-1 network split only at batches of a few thousand.
+ */
+#define MIN_WORK_PER_THREAD 65536.0
+
+size_t bmlp_chunk_size(size_t batch, size_t num_params)
+{
+    size_t max_chunks = SLOT_BUDGET / (num_params * sizeof(float));
+    size_t per_chunk;
+
+    if (max_chunks < 2)
+        max_chunks = 2;
+    if (max_chunks > MAX_CHUNKS)
+        max_chunks = MAX_CHUNKS;
+    per_chunk = (batch + max_chunks - 1) / max_chunks;
+    return (per_chunk + MIN_CHUNK - 1) / MIN_CHUNK * MIN_CHUNK;
+}
+
+static int thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+static size_t default_threads(void)
+{
+#ifdef _OPENMP
+    return (size_t)omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Threads that a batch of batch samples keeps busy enough, at most requested; exactly
+ * requested when exact is set. */
+static size_t useful_threads(const bmlp_net_t *net, size_t batch, size_t chunks,
+                             size_t requested, int exact)
+{
+    bmlp_step_work_t work = bmlp_step_work(net);
+    double per_sample = work.multiply_adds + 10.0 * work.sigmoids + 4.0 * (double)net->widths[0];
+    double useful = floor(per_sample * (double)batch / MIN_WORK_PER_THREAD);
+    size_t threads = requested;
+
+    if (exact)
+        return threads;
+    if (threads > chunks)
+        threads = chunks;
+    if ((double)threads > useful)
+        threads = useful >= 1.0 ? (size_t)useful : 1;
+    return threads;
+}
+
+size_t bmlp_train_threads(const bmlp_net_t *net, size_t batch, size_t requested, int exact)
+{
+    size_t chunk = bmlp_chunk_size(batch, net->num_params);
+
+    if (requested == 0)
+        requested = default_threads();
+    if (requested > BMLP_MAX_THREADS)
+        requested = BMLP_MAX_THREADS;
+#ifndef _OPENMP
+    requested = 1;
+#endif
+    return useful_threads(net, batch, (batch + chunk - 1) / chunk, requested, exact);
+}
+
+int bmlp_has_openmp(void)
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_t batch,
+                                size_t threads, int exact, bmlp_isa_t isa, bmlp_error_t *err)
+{
+    bmlp_status_t status = BMLP_OK;
+
+    memset(st, 0, sizeof(*st));
+    st->net = net;
+    st->chunk = bmlp_chunk_size(batch, net->num_params);
+    st->max_chunks = (batch + st->chunk - 1) / st->chunk;
+    st->slot_stride = (net->num_params + 15) / 16 * 16;
+    if (threads > BMLP_MAX_THREADS)
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "%zu threads requested; at most %d are supported", threads,
+                         BMLP_MAX_THREADS);
+    st->threads = bmlp_train_threads(net, batch, threads, exact);
+
+    st->slots = bmlp_alloc_floats(st->max_chunks * st->slot_stride);
+    st->loss = calloc(st->max_chunks, sizeof(double));
+    st->correct = calloc(st->max_chunks, sizeof(size_t));
+    if (st->slots == NULL || st->loss == NULL || st->correct == NULL)
+        status = bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
+                           "cannot allocate %zu gradient slots of %zu parameters",
+                           st->max_chunks, net->num_params);
+    for (size_t t = 0; t < st->threads && status == BMLP_OK; t++)
+        status = bmlp_workspace_create(net, st->chunk, isa, &st->ws[t], err);
+    if (status != BMLP_OK)
+        bmlp_stepper_free(st);
+    return status;
+}
+
+void bmlp_stepper_free(bmlp_stepper_t *st)
+{
+    bmlp_free_floats(st->slots);
+    free(st->loss);
+    free(st->correct);
+    for (size_t t = 0; t < BMLP_MAX_THREADS; t++)
+        bmlp_workspace_free(st->ws[t]);
+    memset(st, 0, sizeof(*st));
+}
+
+/* Forward and backward pass of one chunk: its gradient sum goes to slot c. */
+static void run_chunk(bmlp_stepper_t *st, bmlp_workspace_t *ws, const bmlp_dataset_t *ds,
+                      const size_t *rows, size_t count, size_t c)
+{
+    bmlp_fill_tile(st->net, ws, ds->x, ds->y, rows, count);
+    bmlp_forward_tile(st->net, ws);
+    st->loss[c] = bmlp_backward_tile(st->net, ws, st->slots + c * st->slot_stride,
+                                     &st->correct[c]);
+}
+
+/* The part [lo, hi) of the parameter vector that thread t of a team of size updates: equal
+ * parts, cut at multiples of 16 floats so that each part starts on a cache line. */
+static void param_range(size_t num_params, int t, int size, size_t *lo, size_t *hi)
+{
+    size_t blocks = (num_params + 15) / 16;
+
+    *lo = blocks * (size_t)t / (size_t)size * 16;
+    *hi = blocks * (size_t)(t + 1) / (size_t)size * 16;
+    if (*lo > num_params)
+        *lo = num_params;
+    if (*hi > num_params)
+        *hi = num_params;
+}
+
+/*
+ * Sums the slots of chunks 0 .. chunks - 1 over [lo, hi) into slot 0 by pairwise halving
+ * (slot i += slot i + stride for stride 1, 2, 4, ...), an order fixed by the number of chunks.
+ * Then stores the batch mean in the gradient buffer and applies the SGD update there.
+ */
+static void reduce_and_update(bmlp_stepper_t *st, bmlp_net_t *net, size_t chunks, size_t count,
+                              float learning_rate, size_t lo, size_t hi)
+{
+    const bmlp_kernels_t *kr = st->ws[0]->kernels;
+    size_t len = hi - lo;
+
+    if (len == 0)
+        return;
+    for (size_t stride = 1; stride < chunks; stride *= 2)
+        for (size_t i = 0; i + stride < chunks; i += 2 * stride)
+            kr->axpy(len, 1.0f, st->slots + (i + stride) * st->slot_stride + lo,
+                     st->slots + i * st->slot_stride + lo);
+    memcpy(net->grads + lo, st->slots + lo, len * sizeof(float));
+    kr->scale(len, 1.0f / (float)count, net->grads + lo);
+    kr->axpy(len, -learning_rate, net->grads + lo, net->params + lo);
+}
+
+size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_dataset_t *ds,
+                          const size_t *order, size_t n, size_t batch, float learning_rate,
+                          double *loss_sum, size_t *correct_sum)
+{
+    size_t batches = (n + batch - 1) / batch;
+    size_t failed = 0;
+    int threads = (int)st->threads;
+
+    /* One parallel region for the whole epoch: each step costs two barriers, not a fork. */
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        int t = thread_index();
+        int size = team_size();
+        size_t lo, hi;
+
+        param_range(net->num_params, t, size, &lo, &hi);
+        for (size_t b = 0; b < batches; b++) {
+            size_t start = b * batch;
+            size_t count = n - start < batch ? n - start : batch;
+            size_t chunks = (count + st->chunk - 1) / st->chunk;
+            double loss = 0.0;
+            size_t correct = 0;
+
+            for (size_t c = (size_t)t; c < chunks; c += (size_t)size) {
+                size_t first = c * st->chunk;
+                size_t len = count - first < st->chunk ? count - first : st->chunk;
+                run_chunk(st, st->ws[t], ds, order + start + first, len, c);
+            }
+#pragma omp barrier
+            /* Every thread sums the chunks in the same order, so all reach the same verdict
+             * on a non-finite loss and leave the loop together. */
+            for (size_t c = 0; c < chunks; c++) {
+                loss += st->loss[c];
+                correct += st->correct[c];
+            }
+            if (!isfinite(loss)) {
+                if (t == 0)
+                    failed = b + 1;
+                break;
+            }
+            reduce_and_update(st, net, chunks, count, learning_rate, lo, hi);
+            if (t == 0) {
+                *loss_sum += loss;
+                *correct_sum += correct;
+            }
+#pragma omp barrier
+        }
+    }
+    return failed;
+}
+
+void bmlp_stepper_evaluate(bmlp_stepper_t *st, const bmlp_dataset_t *ds, const size_t *rows,
+                           size_t n, double *loss, double *accuracy)
+{
+    size_t d = ds->n_features;
+    size_t round = st->chunk * st->max_chunks;
+    int threads = (int)st->threads;
+    double loss_sum = 0.0;
+    size_t hits = 0;
+
+    /* Rounds of up to max_chunks chunks, each chunk on one thread and summed in order. */
+    for (size_t base = 0; base < n; base += round) {
+        size_t count = n - base < round ? n - base : round;
+        long chunks = (long)((count + st->chunk - 1) / st->chunk);
+
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+        for (long c = 0; c < chunks; c++) {
+            bmlp_workspace_t *ws = st->ws[thread_index()];
+            size_t first = base + (size_t)c * st->chunk;
+            size_t len = n - first < st->chunk ? n - first : st->chunk;
+
+            if (rows != NULL)
+                bmlp_fill_tile(st->net, ws, ds->x, ds->y, rows + first, len);
+            else
+                bmlp_fill_tile(st->net, ws, ds->x + first * d, ds->y + first, NULL, len);
+            bmlp_forward_tile(st->net, ws);
+            st->loss[c] = bmlp_loss_tile(ws, &st->correct[c]);
+        }
+        for (long c = 0; c < chunks; c++) {
+            loss_sum += st->loss[c];
+            hits += st->correct[c];
+        }
+    }
+    *loss = loss_sum / (double)n;
+    *accuracy = (double)hits / (double)n;
+}
