@@ -40,14 +40,15 @@
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /*
- * C[r][s0 .. s0 + ns) = init[r] + sum over p < depth of P[r * prs + p * pps] * B[p * ldb + s],
- * for the rows r < mr of one block; init may be NULL (zero). ns is NR for a full block, or
+ * C[r][s0 .. s0 + ns) = c0 + sum over p < depth of P[r * prs + p * pps] * B[p * ldb + s],
+ * for the rows r < mr of one block, where c0 is the value already in C when accumulate is set,
+ * else init[r], or zero when init is NULL. ns is NR for a full block, or
  * fewer for the last block of samples, whose loads and stores are masked. mr is a constant at
  * every call, so the accumulators stay in registers.
  */
 ALWAYS_INLINE void gemm_block(size_t mr, size_t depth, const float *P, size_t prs, size_t pps,
                               const float *B, size_t ldb, size_t s0, size_t ns,
-                              const float *init, float *C, size_t ldc)
+                              const float *init, int accumulate, float *C, size_t ldc)
 {
     vec_t acc[MR][NV];
 
@@ -55,6 +56,14 @@ ALWAYS_INLINE void gemm_block(size_t mr, size_t depth, const float *P, size_t pr
         vec_t start = init != NULL ? vset1(init[r]) : vzero();
         for (size_t v = 0; v < NV; v++)
             acc[r][v] = start;
+    }
+    if (accumulate) {
+        size_t n0 = ns < VL ? ns : VL;
+        for (size_t r = 0; r < mr; r++) {
+            acc[r][0] = n0 == VL ? vload(C + r * ldc + s0) : vload_n(C + r * ldc + s0, n0);
+            if (ns > VL)
+                acc[r][1] = vload_n(C + r * ldc + s0 + VL, ns - VL);
+        }
     }
 
     if (ns == NR) {
@@ -101,11 +110,11 @@ ALWAYS_INLINE void gemm_block(size_t mr, size_t depth, const float *P, size_t pr
 /* Calls gemm_block with the row count as a compile-time constant for each count below MR. */
 static void gemm_block_rows(size_t mr, size_t depth, const float *P, size_t prs, size_t pps,
                             const float *B, size_t ldb, size_t s0, size_t ns, const float *init,
-                            float *C, size_t ldc)
+                            int accumulate, float *C, size_t ldc)
 {
 #define GEMM_CASE(R)                                                                          \
     case R:                                                                                   \
-        gemm_block(R, depth, P, prs, pps, B, ldb, s0, ns, init, C, ldc);                      \
+        gemm_block(R, depth, P, prs, pps, B, ldb, s0, ns, init, accumulate, C, ldc);          \
         return;
     switch (mr) {
         GEMM_CASE(1)
@@ -131,12 +140,14 @@ static void gemm_block_rows(size_t mr, size_t depth, const float *P, size_t prs,
 }
 
 /*
- * C[rows x n] = init + P B with P's element (r, p) at P[r * prs + p * pps] and B depth x n.
+ * C[rows x n] = init + P B (or C += P B when accumulate is set) with P's element (r, p) at
+ * P[r * prs + p * pps] and B depth x n.
  * Samples form the outer loop, so one panel of B (depth x NR floats) stays in L1 while every
  * block of rows passes over it.
  */
 static void gemm(size_t rows, size_t n, size_t depth, const float *P, size_t prs, size_t pps,
-                 const float *B, size_t ldb, const float *init, float *C, size_t ldc)
+                 const float *B, size_t ldb, const float *init, int accumulate, float *C,
+                 size_t ldc)
 {
     for (size_t s0 = 0; s0 < n; s0 += NR) {
         size_t ns = n - s0 < NR ? n - s0 : NR;
@@ -144,10 +155,10 @@ static void gemm(size_t rows, size_t n, size_t depth, const float *P, size_t prs
 
         for (; r0 + MR <= rows; r0 += MR)
             gemm_block(MR, depth, P + r0 * prs, prs, pps, B, ldb, s0, ns,
-                       init != NULL ? init + r0 : NULL, C + r0 * ldc, ldc);
+                       init != NULL ? init + r0 : NULL, accumulate, C + r0 * ldc, ldc);
         if (r0 < rows)
             gemm_block_rows(rows - r0, depth, P + r0 * prs, prs, pps, B, ldb, s0, ns,
-                            init != NULL ? init + r0 : NULL, C + r0 * ldc, ldc);
+                            init != NULL ? init + r0 : NULL, accumulate, C + r0 * ldc, ldc);
     }
 }
 
@@ -156,7 +167,7 @@ static void KNAME(dense_forward)(size_t m, size_t n, size_t k, const float *rest
                                  float *restrict Z, size_t ldz)
 {
     /* Row r of W is W[r * k ...]: P = W with row stride k and column stride 1. */
-    gemm(m, n, k, W, k, 1, A, lda, b, Z, ldz);
+    gemm(m, n, k, W, k, 1, A, lda, b, 0, Z, ldz);
 }
 
 static void KNAME(dense_backward_input)(size_t m, size_t n, size_t k, const float *restrict W,
@@ -164,7 +175,7 @@ static void KNAME(dense_backward_input)(size_t m, size_t n, size_t k, const floa
                                         float *restrict dA, size_t ldda)
 {
     /* P = W^T: element (j, i) is W[i * k + j], row stride 1 and column stride k. */
-    gemm(k, n, m, W, 1, k, dZ, lddz, NULL, dA, ldda);
+    gemm(k, n, m, W, 1, k, dZ, lddz, NULL, 0, dA, ldda);
 }
 
 /*
@@ -224,10 +235,45 @@ static void grad_block_any(size_t gr, size_t gc, size_t n, const float *dZ, size
 #undef GRAD_CASE
 }
 
+/* Samples per transposed panel of A in weight_grad_transposed: 128 x NR floats, 16 KiB with
+ * AVX-512, stay in L1 next to the rows of dZ. */
+#define PANEL_SAMPLES 128
+
+/*
+ * dW = dZ A^T as a register-blocked product like the forward one: for each panel of NR columns
+ * of dW (rows j of A), the panel's samples are transposed into At[s][j], and then
+ * dW[i][j] += sum over s of dZ[i][s] At[s][j], broadcasting dZ and loading At vectors. No sum
+ * across lanes is needed, which makes short chunks of samples as fast as long ones.
+ */
+static void weight_grad_transposed(size_t m, size_t n, size_t k, const float *restrict dZ,
+                                   size_t lddz, const float *restrict A, size_t lda,
+                                   float *restrict dW)
+{
+    float At[PANEL_SAMPLES * NR];
+
+    for (size_t j0 = 0; j0 < k; j0 += NR) {
+        size_t cols = k - j0 < NR ? k - j0 : NR;
+        for (size_t s0 = 0; s0 < n; s0 += PANEL_SAMPLES) {
+            size_t depth = n - s0 < PANEL_SAMPLES ? n - s0 : PANEL_SAMPLES;
+
+            for (size_t j = 0; j < cols; j++)
+                for (size_t s = 0; s < depth; s++)
+                    At[s * NR + j] = A[(j0 + j) * lda + s0 + s];
+            /* Rows i of dW take dZ[i][s0 + p] as multipliers: row stride lddz, column 1. */
+            gemm(m, cols, depth, dZ + s0, lddz, 1, At, NR, NULL, s0 > 0, dW + j0, k);
+        }
+    }
+}
+
 static void KNAME(weight_grad)(size_t m, size_t n, size_t k, const float *restrict dZ,
                                size_t lddz, const float *restrict A, size_t lda,
                                float *restrict dW)
 {
+    /* With few rows, transposing A costs more than the sums across lanes it saves. */
+    if (m >= 8) {
+        weight_grad_transposed(m, n, k, dZ, lddz, A, lda, dW);
+        return;
+    }
     for (size_t i0 = 0; i0 < m; i0 += GR) {
         size_t gr = m - i0 < GR ? m - i0 : GR;
         for (size_t j0 = 0; j0 < k; j0 += GC) {

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Strong and weak scaling of training over threads, for the three standard workloads:
+#   S: 2-2-1 on 1,048,576 samples, batch 4096 (batch 256 is too small to split)
+#   M: 32-256-1 on 262,144 samples, batch 256
+#   D: 64-256-256-1 on 131,072 samples, batch 256
+# Strong scaling keeps the samples fixed; weak scaling multiplies them by the thread count.
+# Each point trains with exactly that many threads (--exact-threads) on synthetic blobs and
+# records the median samples/s of its epochs. The script writes scaling.csv and scaling.png
+# (gnuplot) into the output directory, prints the parallel efficiency of every point, and
+# checks that every strong-scaling point of a workload saved a model file identical to the one
+# of 1 thread.
+#
+# Usage: scripts/scaling.sh [-p MAX_THREADS] [-e EPOCHS] [-o OUT_DIR] [-w "S M D"]
+#   -p  largest thread count (default: the number of cores)
+#   -e  epochs per point (default 3); the median epoch is reported
+#   -o  output directory (default build/scaling)
+#   -w  workloads to run (default "S M D")
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bmlp="${BMLP:-$root/build/bmlp}"
+max_threads=$(nproc)
+epochs=3
+out="$root/build/scaling"
+workloads="S M D"
+
+while getopts "p:e:o:w:h" opt; do
+  case "$opt" in
+    p) max_threads=$OPTARG ;;
+    e) epochs=$OPTARG ;;
+    o) out=$OPTARG ;;
+    w) workloads=$OPTARG ;;
+    h) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "scaling: invalid option; run with -h for help" >&2; exit 2 ;;
+  esac
+done
+
+if [ ! -x "$bmlp" ]; then
+  echo "scaling: $bmlp not found; build first with scripts/build.sh" >&2
+  exit 2
+fi
+if ! command -v gnuplot >/dev/null; then
+  echo "scaling: gnuplot not found; scripts/setup.sh installs gnuplot-nox" >&2
+  exit 2
+fi
+mkdir -p "$out"
+
+# Arguments of bmlp train for a workload, without the sample count.
+workload_args() {
+  case "$1" in
+    S) echo "--data synth:blobs --features 2 --hidden 2 --batch 4096" ;;
+    M) echo "--data synth:blobs --features 32 --hidden 256 --batch 256" ;;
+    D) echo "--data synth:blobs --features 64 --hidden 256,256 --batch 256" ;;
+  esac
+}
+
+workload_samples() {
+  case "$1" in
+    S) echo 1048576 ;;
+    M) echo 262144 ;;
+    D) echo 131072 ;;
+  esac
+}
+
+# Trains one point and prints its median samples/s; saves the model to $4.
+run_point() {
+  local workload=$1 threads=$2 samples=$3 model=$4
+  # shellcheck disable=SC2046
+  "$bmlp" train $(workload_args "$workload") --samples "$samples" --epochs "$epochs" \
+    --lr 0.01 --noise 2 --val-split 0 --no-standardize --threads "$threads" --exact-threads \
+    --out "$model" |
+    awk '/^ +[0-9]+ / { print $NF }' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+csv="$out/scaling.csv"
+echo "workload,mode,threads,samples,samples_per_second,speedup,efficiency,identical_to_1_thread" >"$csv"
+all_identical=1
+for workload in $workloads; do
+  base_samples=$(workload_samples "$workload")
+  for mode in strong weak; do
+    base_rate=""
+    for ((t = 1; t <= max_threads; t++)); do
+      samples=$base_samples
+      [ "$mode" = weak ] && samples=$((base_samples * t))
+      model="$out/$workload-$mode-$t.model"
+      rate=$(run_point "$workload" "$t" "$samples" "$model")
+      [ -z "$base_rate" ] && base_rate=$rate
+      # Strong: speedup = rate / rate(1). Weak: the work grows with t, so the same ratio of
+      # rates is the speedup, and efficiency = speedup / t in both.
+      speedup=$(awk -v r="$rate" -v b="$base_rate" 'BEGIN { printf "%.3f", r / b }')
+      efficiency=$(awk -v s="$speedup" -v t="$t" 'BEGIN { printf "%.3f", s / t }')
+      identical=n/a
+      if [ "$mode" = strong ]; then
+        if cmp -s "$out/$workload-strong-1.model" "$model"; then
+          identical=yes
+        else
+          identical=no
+          all_identical=0
+        fi
+      fi
+      echo "$workload,$mode,$t,$samples,$rate,$speedup,$efficiency,$identical" >>"$csv"
+      printf '%s %-6s threads %2d  samples/s %-12s efficiency %s  identical %s\n' \
+        "$workload" "$mode" "$t" "$rate" "$efficiency" "$identical"
+    done
+  done
+done
+
+# One line per workload and mode: parallel efficiency against threads.
+plot="$out/scaling.png"
+{
+  echo "set terminal pngcairo size 900,560"
+  echo "set output '$plot'"
+  echo "set datafile separator ','"
+  echo "set title 'bmlp parallel efficiency ($(nproc) cores, $(date +%Y-%m-%d))'"
+  echo "set xlabel 'threads'"
+  echo "set ylabel 'parallel efficiency'"
+  echo "set yrange [0:1.2]"
+  echo "set xtics 1"
+  echo "set key bottom left"
+  printf "plot "
+  sep=""
+  for workload in $workloads; do
+    for mode in strong weak; do
+      printf "%s'%s' using 3:(strcol(1) eq '%s' && strcol(2) eq '%s' ? \$7 : 1/0) with linespoints title '%s %s'" \
+        "$sep" "$csv" "$workload" "$mode" "$workload" "$mode"
+      sep=", "
+    done
+  done
+  echo
+} | gnuplot
+echo "scaling: wrote $csv and $plot"
+if [ "$all_identical" -eq 1 ]; then
+  echo "scaling: every strong-scaling point trained bitwise the same model as 1 thread"
+else
+  echo "scaling: some points trained a different model than 1 thread (see the CSV)" >&2
+  exit 1
+fi
