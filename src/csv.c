@@ -5,8 +5,6 @@
 
 #include <errno.h>
 #include <float.h>
-#include <limits.h>
-#include <locale.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,11 +14,7 @@
 
 #include "bmlp/dataset.h"
 #include "error.h"
-
-/* Label exponents are clamped to this magnitude while they are read, so that they cannot
- * overflow. The clamp exceeds the digit count of any line that fits in memory, so a clamped
- * exponent never turns a label into exactly 1. */
-#define LABEL_EXPONENT_CLAMP (LLONG_MAX / 20)
+#include "numparse.h"
 
 /* State of one load. x and y grow geometrically and become the dataset's arrays on success. */
 typedef struct csv_reader {
@@ -28,15 +22,15 @@ typedef struct csv_reader {
     const bmlp_csv_options_t *opt;
     bmlp_error_t *err;
     FILE *file;
-    char *line;          /* current line, without its LF or CRLF */
-    size_t line_size;    /* allocated size of line, managed by getline */
-    size_t line_length;  /* bytes in line */
-    size_t line_number;  /* 1-based physical line number of line in the file */
-    size_t header_line;  /* line of the header, 0 without one */
-    size_t first_line;   /* line of the first data row, 0 before it is read */
-    size_t n_fields;     /* fields per line, fixed by the header or the first data row */
-    size_t label_index;  /* 0-based field of the label */
-    size_t blank_line;   /* first blank line after the data started, 0 if none yet */
+    char *line;         /* current line, without its LF or CRLF */
+    size_t line_size;   /* allocated size of line */
+    size_t line_length; /* bytes in line */
+    size_t line_number; /* 1-based physical line number of line in the file */
+    size_t header_line; /* line of the header, 0 without one */
+    size_t first_line;  /* line of the first data row, 0 before it is read */
+    size_t n_fields;    /* fields per line, fixed by the header or the first data row */
+    size_t label_index; /* 0-based field of the label */
+    size_t blank_line;  /* first blank line after the data started, 0 if none yet */
     size_t n_rows;
     size_t row_capacity;
     float *x;
@@ -61,29 +55,67 @@ static size_t field_at(const csv_reader_t *r, size_t offset)
     return field;
 }
 
+/* Longest line the loader reads, in bytes: room for a row of BMLP_MAX_FEATURES fields of up to
+ * 63 characters each. A longer line, such as a binary file without newlines, is rejected
+ * before it can take all memory. */
+#define MAX_LINE_BYTES ((size_t)64 << 20)
+
+/* Appends byte c to r->line, growing it geometrically. Returns 0, or -1 with errno set to EFBIG
+ * when the line would exceed MAX_LINE_BYTES and to ENOMEM when memory runs out. */
+static int append_byte(csv_reader_t *r, size_t len, int c)
+{
+    if (len + 2 > r->line_size) {
+        size_t size = r->line_size == 0 ? 256 : r->line_size * 2;
+        char *line;
+
+        if (len + 2 > MAX_LINE_BYTES + 2) {
+            errno = EFBIG;
+            return -1;
+        }
+        if (size > MAX_LINE_BYTES + 2)
+            size = MAX_LINE_BYTES + 2;
+        line = realloc(r->line, size);
+        if (line == NULL) {
+            errno = ENOMEM;
+            return -1;
+        }
+        r->line = line;
+        r->line_size = size;
+    }
+    r->line[len] = (char)c;
+    return 0;
+}
+
 /* Reads the next line into r->line and strips its LF or CRLF. Returns 1 for a line, 0 at the end
  * of the file, or a negative status with err filled. A CR is stripped only before an LF, so a CR
- * that ends a file without a final newline is rejected later as a lone CR. */
+ * that ends a file without a final newline is rejected later as a lone CR. Reading stops at a
+ * NUL byte, which check_line_bytes then reports, so a binary file fails at its first NUL. */
 static int read_line(csv_reader_t *r)
 {
-    ssize_t n;
+    size_t len = 0;
+    int c = EOF;
 
-    errno = 0;
-    n = getline(&r->line, &r->line_size, r->file);
-    if (n < 0) {
-        /* getline may fail with ENOMEM without setting the error indicator, so anything short
-         * of a clean end of file is an error. */
-        if (feof(r->file) && !ferror(r->file))
-            return 0;
-        if (errno == ENOMEM)
-            return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->line_number + 1, 0, NULL,
-                             "cannot allocate memory for line %zu", r->line_number + 1);
+    while ((c = getc_unlocked(r->file)) != EOF) {
+        if (append_byte(r, len, c) != 0) {
+            if (errno == ENOMEM)
+                return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->line_number + 1, 0, NULL,
+                                 "cannot allocate memory for line %zu", r->line_number + 1);
+            return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number + 1, 0, NULL,
+                             "line is longer than %zu MiB; is this a CSV file?",
+                             MAX_LINE_BYTES >> 20);
+        }
+        len++;
+        if (c == '\n' || c == '\0')
+            break;
+    }
+    if (ferror(r->file))
         return bmlp_fail(r->err, BMLP_ERR_IO, r->path, r->line_number + 1, 0, NULL,
                          "read failed: %s", strerror(errno));
-    }
+    if (len == 0)
+        return 0;
     r->line_number++;
-    r->line_length = (size_t)n;
-    if (r->line_length > 0 && r->line[r->line_length - 1] == '\n') {
+    r->line_length = len;
+    if (r->line[r->line_length - 1] == '\n') {
         r->line_length--;
         if (r->line_length > 0 && r->line[r->line_length - 1] == '\r')
             r->line_length--;
@@ -103,8 +135,8 @@ static bmlp_status_t check_line_bytes(csv_reader_t *r)
                          field_at(r, (size_t)(cr - r->line)), NULL,
                          "carriage return inside a line (lines must end in LF or CRLF)");
     if (nul < r->line_length)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, field_at(r, nul),
-                         NULL, "NUL byte inside a line (the file is not text)");
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, field_at(r, nul), NULL,
+                         "NUL byte inside a line (the file is not text)");
     return BMLP_OK;
 }
 
@@ -116,56 +148,6 @@ static size_t count_fields(const char *line, size_t length)
         if (line[i] == ',')
             n++;
     return n;
-}
-
-/* Returns the length of the longest prefix of s that is a run of decimal digits. */
-static size_t digit_run(const char *s)
-{
-    size_t n = 0;
-
-    while (s[n] >= '0' && s[n] <= '9')
-        n++;
-    return n;
-}
-
-/* Returns 1 when text is exactly [+-]digits[.digits][(e|E)[+-]digits], with at least one digit
- * in the mantissa. This grammar excludes what strtod would also take: leading spaces, hex
- * floats, "nan" and "inf". */
-static int is_decimal(const char *text)
-{
-    const char *p = text;
-    size_t int_digits;
-    size_t frac_digits = 0;
-
-    if (*p == '+' || *p == '-')
-        p++;
-    int_digits = digit_run(p);
-    p += int_digits;
-    if (*p == '.') {
-        p++;
-        frac_digits = digit_run(p);
-        p += frac_digits;
-    }
-    if (int_digits + frac_digits == 0)
-        return 0;
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (digit_run(p) == 0)
-            return 0;
-        p += digit_run(p);
-    }
-    return *p == '\0';
-}
-
-/* Returns 1 when text spells NaN or an infinity in a form that strtod accepts. */
-static int is_nonfinite_word(const char *text)
-{
-    char *end;
-    double v = strtod(text, &end);
-
-    return end != text && *end == '\0' && !isfinite(v);
 }
 
 static int is_space_or_tab(char c)
@@ -185,7 +167,7 @@ static bmlp_status_t fail_not_decimal(csv_reader_t *r, size_t column, const char
     if (is_space_or_tab(text[0]) || is_space_or_tab(text[n - 1]))
         return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
                          "space around a field is not allowed, expected %s", expected);
-    if (is_nonfinite_word(text))
+    if (bmlp_decimal_is_nonfinite_word(text))
         return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
                          "NaN and infinity are not accepted, expected %s", expected);
     return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
@@ -200,7 +182,7 @@ static bmlp_status_t parse_feature(csv_reader_t *r, size_t column, const char *t
     char *end;
     float v;
 
-    if (!is_decimal(text))
+    if (!bmlp_decimal_is_valid(text))
         return fail_not_decimal(r, column, text, expected);
     v = strtof(text, &end);
     if (*end != '\0')
@@ -215,66 +197,14 @@ static bmlp_status_t parse_feature(csv_reader_t *r, size_t column, const char *t
     return BMLP_OK;
 }
 
-/* Parses the decimal exponent that starts at p (after the 'e'), clamped to
- * +-LABEL_EXPONENT_CLAMP. */
-static long long parse_clamped_exponent(const char *p)
-{
-    long long sign = 1;
-    long long value = 0;
-
-    if (*p == '+' || *p == '-') {
-        sign = *p == '-' ? -1 : 1;
-        p++;
-    }
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (value < LABEL_EXPONENT_CLAMP)
-            value = value * 10 + (*p - '0');
-    }
-    return sign * value;
-}
-
-/* Returns 0 or 1 when the decimal text (already checked by is_decimal) is exactly that value,
- * and -1 otherwise. The check is done on the digits, so "1.0000000000000000001", which strtod
- * would round to 1, is rejected. */
-static int exact_label(const char *text)
-{
-    const char *p = text;
-    int negative = *p == '-';
-    long long point;       /* number of mantissa digits before the decimal point */
-    long long one_at = -1; /* mantissa index of the only nonzero digit, which must be a 1 */
-    long long index = 0;
-
-    if (*p == '+' || *p == '-')
-        p++;
-    point = (long long)digit_run(p);
-    for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
-        if (*p == '.')
-            continue;
-        if (*p != '0') {
-            if (*p != '1' || one_at >= 0)
-                return -1;
-            one_at = index;
-        }
-        index++;
-    }
-    if (one_at < 0)
-        return 0; /* every digit is zero, whatever the sign and exponent */
-    if (negative)
-        return -1;
-    /* The value is 10^(point - one_at - 1 + exponent), which is 1 only when the power is 0. */
-    if (*p == 'e' || *p == 'E')
-        return parse_clamped_exponent(p + 1) == one_at + 1 - point ? 1 : -1;
-    return one_at + 1 == point ? 1 : -1;
-}
-
 static bmlp_status_t parse_label(csv_reader_t *r, size_t column, const char *text, float *out)
 {
     const char *expected = "a label of 0 or 1";
     int label;
 
-    if (!is_decimal(text))
+    if (!bmlp_decimal_is_valid(text))
         return fail_not_decimal(r, column, text, expected);
-    label = exact_label(text);
+    label = bmlp_decimal_exact_label(text);
     if (label < 0)
         return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
                          "invalid label, expected 0 or 1");
@@ -285,7 +215,13 @@ static bmlp_status_t parse_label(csv_reader_t *r, size_t column, const char *tex
 /* Makes room for one more row, doubling the capacity so that loading stays linear. */
 static bmlp_status_t reserve_row(csv_reader_t *r)
 {
-    size_t capacity = r->row_capacity == 0 ? 1024 : r->row_capacity * 2;
+    /* The first block holds up to 1024 rows but at most about 1 MiB of features, so that a few
+     * very wide rows do not reserve gigabytes. */
+    size_t first = ((size_t)1 << 18) / r->n_fields;
+    size_t capacity = r->row_capacity == 0 ? (first < 1      ? 1
+                                              : first > 1024 ? 1024
+                                                             : first)
+                                           : r->row_capacity * 2;
     float *x;
     float *y;
 
@@ -328,8 +264,8 @@ static bmlp_status_t set_shape(csv_reader_t *r, size_t n_fields)
                          n_fields, BMLP_MAX_FEATURES);
     if (label_column > n_fields)
         return bmlp_fail(r->err, BMLP_ERR_INVALID_ARGUMENT, r->path, r->line_number, 0, NULL,
-                         "label column %zu is out of range, the line has %zu fields",
-                         label_column, n_fields);
+                         "label column %zu is out of range, the line has %zu fields", label_column,
+                         n_fields);
     r->n_fields = n_fields;
     r->label_index = label_column - 1;
     return BMLP_OK;
@@ -341,8 +277,8 @@ static bmlp_status_t check_field_count(csv_reader_t *r, size_t n_fields)
         return BMLP_OK;
     if (r->header_line > 0)
         return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 0, NULL,
-                         "line has %zu fields, expected %zu as in the header on line %zu",
-                         n_fields, r->n_fields, r->header_line);
+                         "line has %zu fields, expected %zu as in the header on line %zu", n_fields,
+                         r->n_fields, r->header_line);
     return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 0, NULL,
                      "line has %zu fields, expected %zu as on line %zu", n_fields, r->n_fields,
                      r->first_line);
@@ -412,8 +348,7 @@ static bmlp_status_t fail_no_data(csv_reader_t *r)
                          "file has a header on line %zu but no data lines", r->header_line);
     if (r->opt->skip_lines > 0)
         return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, 0, 0, NULL,
-                         "file has no data lines after the %zu skipped lines",
-                         r->opt->skip_lines);
+                         "file has no data lines after the %zu skipped lines", r->opt->skip_lines);
     return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, 0, 0, NULL, "file has no data lines");
 }
 
@@ -469,19 +404,15 @@ static void hand_over(csv_reader_t *r, bmlp_dataset_t *ds)
  * uselocale changes the locale of the calling thread only, so other threads are unaffected. */
 static bmlp_status_t read_all_in_c_locale(csv_reader_t *r)
 {
-    locale_t c_locale;
-    locale_t previous;
+    bmlp_c_locale_t scope;
     bmlp_status_t status;
 
     errno = 0;
-    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-    if (c_locale == (locale_t)0)
+    if (bmlp_c_locale_enter(&scope) != 0)
         return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, 0, 0, NULL,
                          "cannot create the C locale for number parsing: %s", strerror(errno));
-    previous = uselocale(c_locale);
     status = read_all(r);
-    uselocale(previous);
-    freelocale(c_locale);
+    bmlp_c_locale_leave(&scope);
     return status;
 }
 

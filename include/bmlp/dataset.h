@@ -1,4 +1,5 @@
-/* In-memory datasets, the CSV loader, feature standardization and synthetic generators. */
+/* In-memory datasets, the CSV, LIBSVM and NPY loaders, feature standardization, and synthetic
+ * generators and their file writer. */
 #ifndef BMLP_DATASET_H
 #define BMLP_DATASET_H
 
@@ -53,18 +54,54 @@ void bmlp_csv_options_default(bmlp_csv_options_t *opt);
 bmlp_status_t bmlp_csv_load(const char *path, const bmlp_csv_options_t *opt, bmlp_dataset_t *ds,
                             bmlp_error_t *err);
 
+/* Options of the LIBSVM (svmlight) loader. */
+typedef struct bmlp_libsvm_options {
+    int zero_based;    /* nonzero: feature indices start at 0; 0 (default): they start at 1 */
+    size_t n_features; /* declared feature count; 0 (default) infers it from the largest index */
+} bmlp_libsvm_options_t;
+
+/* Sets the defaults: 1-based indices, feature count inferred. */
+void bmlp_libsvm_options_default(bmlp_libsvm_options_t *opt);
+
+/*
+ * Loads a LIBSVM (svmlight) file: one sample per line, "label index:value index:value ...",
+ * tokens separated by spaces or tabs, indices strictly increasing, and an optional comment from
+ * '#' to the end of the line. Labels +1, 1 and 1.0 give class 1. Labels -1, 0 and their other
+ * decimal spellings give class 0, but one file may not use both -1 and 0. Features that a line
+ * leaves out are 0 in the dense dataset. Blank and comment-only lines are skipped anywhere, and
+ * lines end in LF or CRLF. Any other deviation fails with BMLP_ERR_PARSE and an error detail
+ * that names the file, line, token (1 is the label, 2 the first index:value pair) and offending
+ * text. A file that cannot be opened or read gives BMLP_ERR_IO, an out-of-range
+ * opt->n_features BMLP_ERR_INVALID_ARGUMENT, and a dense dataset that cannot be allocated
+ * BMLP_ERR_NO_MEMORY. On failure ds is left empty. Numbers are parsed as by bmlp_csv_load,
+ * whatever the process locale. docs/libsvm-format.md has the details.
+ */
+bmlp_status_t bmlp_libsvm_load(const char *path, const bmlp_libsvm_options_t *opt,
+                               bmlp_dataset_t *ds, bmlp_error_t *err);
+
+/*
+ * Loads a NumPy .npy file (format version 1.0, 2.0 or 3.0) that contains a 2-D C-order array
+ * of little-endian float32 ('<f4') or float64 ('<f8') with at least two columns. The last
+ * column is the label, exactly 0 or 1, and the others are the features. Features must be
+ * finite, and '<f8' features are rounded to the nearest float32, which must not be infinite.
+ * The file size must equal the header size plus rows x columns x item size. Any other deviation
+ * fails with BMLP_ERR_PARSE. Its error detail has line and column 0, and the message gives the
+ * 1-based row and column or the byte offset of the problem. A file that cannot be opened, read
+ * or mapped gives BMLP_ERR_IO. On failure ds is left empty. docs/npy-format.md has the details.
+ */
+bmlp_status_t bmlp_npy_load(const char *path, bmlp_dataset_t *ds, bmlp_error_t *err);
+
 /* Computes the mean and population standard deviation of every feature over the samples
  * rows[0 .. n_rows) (all samples when rows is NULL). mean and std hold n_features floats. */
 bmlp_status_t bmlp_dataset_feature_stats(const bmlp_dataset_t *ds, const size_t *rows,
-                                         size_t n_rows, float *mean, float *std,
-                                         bmlp_error_t *err);
+                                         size_t n_rows, float *mean, float *std, bmlp_error_t *err);
 
 /* Synthetic generators. */
 typedef enum bmlp_synth_kind {
-    BMLP_SYNTH_XOR,     /* 2 features: class 1 where the signs of x0 and x1 differ */
-    BMLP_SYNTH_BLOBS,   /* any feature count: two Gaussian clusters at -1 and +1 on each axis */
-    BMLP_SYNTH_MOONS,   /* 2 features: two interleaved half circles */
-    BMLP_SYNTH_CIRCLES  /* 2 features: an inner circle of radius 0.5 inside one of radius 1 */
+    BMLP_SYNTH_XOR,    /* 2 features: class 1 where the signs of x0 and x1 differ */
+    BMLP_SYNTH_BLOBS,  /* any feature count: two Gaussian clusters at -1 and +1 on each axis */
+    BMLP_SYNTH_MOONS,  /* 2 features: two interleaved half circles */
+    BMLP_SYNTH_CIRCLES /* 2 features: an inner circle of radius 0.5 inside one of radius 1 */
 } bmlp_synth_kind_t;
 
 /* Parameters of a synthetic dataset. */
@@ -95,6 +132,33 @@ size_t bmlp_synth_num_features(const bmlp_synth_options_t *opt);
  * can be produced in pieces. opt->n_samples is not used. */
 bmlp_status_t bmlp_synth_fill(const bmlp_synth_options_t *opt, uint64_t first, size_t count,
                               float *x, float *y, bmlp_error_t *err);
+
+/* File formats of datasets. */
+typedef enum bmlp_file_format {
+    BMLP_FORMAT_CSV,    /* docs/csv-format.md */
+    BMLP_FORMAT_LIBSVM, /* docs/libsvm-format.md */
+    BMLP_FORMAT_NPY     /* docs/npy-format.md */
+} bmlp_file_format_t;
+
+/* Receives the number of samples written so far out of total. A nonzero return stops the
+ * write, which then fails with BMLP_ERR_CANCELLED. */
+typedef int (*bmlp_write_progress_fn)(uint64_t done, uint64_t total, void *user);
+
+/*
+ * Writes the opt->n_samples samples of the synthetic set that opt describes to path, in
+ * format, generating them in pieces so that memory use does not grow with the sample count.
+ * CSV rows are the features and then the label, each feature printed with 9 significant
+ * digits, which float32 values survive exactly. LIBSVM lines are "+1" or "-1" followed by
+ * every feature other than +0.0 with 1-based indices, and the last feature is always written,
+ * so a load infers the full feature count. NPY files are version 1.0 '<f4' arrays with the
+ * label as the last column. Each format loads back bit for bit with its loader.
+ * The bytes go to a temporary file beside path that is renamed into place once complete, so
+ * an existing file at path is replaced whole or not at all. on_progress, when not NULL, is
+ * called after every piece.
+ */
+bmlp_status_t bmlp_synth_write(const bmlp_synth_options_t *opt, const char *path,
+                               bmlp_file_format_t format, bmlp_write_progress_fn on_progress,
+                               void *user, bmlp_error_t *err);
 
 #ifdef __cplusplus
 }

@@ -19,24 +19,31 @@ int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_example(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
 
 /* Parsers of option values. Each prints "bmlp CMD: --OPTION: ..." to stderr and returns -1 when
  * text is not a valid value in [min, max]. */
 int cli_parse_size(const char *cmd, const char *option, const char *text, size_t min, size_t max,
                    size_t *out);
 int cli_parse_u64(const char *cmd, const char *option, const char *text, uint64_t *out);
-int cli_parse_double(const char *cmd, const char *option, const char *text, double min,
-                     double max, double *out);
+int cli_parse_double(const char *cmd, const char *option, const char *text, double min, double max,
+                     double *out);
 
 /* Parses a comma-separated list of hidden-layer widths such as "16,16"; "none" (or an empty
  * string) means no hidden layer. */
 int cli_parse_hidden(const char *cmd, const char *text, size_t *widths, size_t *count);
 
-/* Where training or evaluation data comes from: a CSV file or a synthetic generator. */
+/* Where training or evaluation data comes from: a CSV, LIBSVM or NPY file, or a synthetic
+ * generator. */
 typedef struct cli_data_options {
-    const char *source;     /* a path, or "synth:NAME" */
+    const char *source; /* a path, or "synth:NAME" */
+    int format;         /* a bmlp_file_format_t from --format, or -1 to go by the extension */
     bmlp_csv_options_t csv;
+    bmlp_libsvm_options_t libsvm; /* n_features is set from --features when the file is read */
     bmlp_synth_options_t synth;
+    const char *csv_option; /* the last CSV-only option given, NULL if none */
+    int zero_based_given;   /* --zero-based was given */
+    int features_given;     /* --features was given; its value is in synth.n_features */
 } cli_data_options_t;
 
 void cli_data_options_default(cli_data_options_t *opt);
@@ -55,20 +62,40 @@ enum {
     CLI_OPT_SAMPLES,
     CLI_OPT_FEATURES,
     CLI_OPT_NOISE,
-    CLI_OPT_DATA_SEED
+    CLI_OPT_DATA_SEED,
+    CLI_OPT_ZERO_BASED
 };
 
 /* The long options of the shared data options, for a getopt_long table. */
-#define CLI_DATA_LONG_OPTIONS                                                                 \
-    {"data", required_argument, NULL, CLI_OPT_DATA},                                         \
-        {"format", required_argument, NULL, CLI_OPT_FORMAT},                                 \
-        {"skip-lines", required_argument, NULL, CLI_OPT_SKIP_LINES},                         \
-        {"header", no_argument, NULL, CLI_OPT_HEADER},                                       \
-        {"label-col", required_argument, NULL, CLI_OPT_LABEL_COL},                           \
-        {"samples", required_argument, NULL, CLI_OPT_SAMPLES},                               \
-        {"features", required_argument, NULL, CLI_OPT_FEATURES},                             \
-        {"noise", required_argument, NULL, CLI_OPT_NOISE},                                   \
-        {"data-seed", required_argument, NULL, CLI_OPT_DATA_SEED}
+#define CLI_DATA_LONG_OPTIONS                                                                      \
+    {"data", required_argument, NULL, CLI_OPT_DATA},                                               \
+        {"format", required_argument, NULL, CLI_OPT_FORMAT},                                       \
+        {"skip-lines", required_argument, NULL, CLI_OPT_SKIP_LINES},                               \
+        {"header", no_argument, NULL, CLI_OPT_HEADER},                                             \
+        {"label-col", required_argument, NULL, CLI_OPT_LABEL_COL},                                 \
+        {"samples", required_argument, NULL, CLI_OPT_SAMPLES},                                     \
+        {"features", required_argument, NULL, CLI_OPT_FEATURES},                                   \
+        {"noise", required_argument, NULL, CLI_OPT_NOISE},                                         \
+        {"data-seed", required_argument, NULL, CLI_OPT_DATA_SEED},                                 \
+    {                                                                                              \
+        "zero-based", no_argument, NULL, CLI_OPT_ZERO_BASED                                        \
+    }
+
+/* Parses "csv", "libsvm" or "npy" into *format. Prints a usage error and returns -1 for any
+ * other text. */
+int cli_parse_format(const char *cmd, const char *text, bmlp_file_format_t *format);
+
+/* Returns the format that the extension of path implies: npy for ".npy", libsvm for ".svm" and
+ * ".libsvm", csv otherwise (all compared without regard to case). */
+bmlp_file_format_t cli_format_from_path(const char *path);
+
+/* Returns "csv", "libsvm" or "npy". */
+const char *cli_format_name(bmlp_file_format_t format);
+
+/* Loads the data file that data describes, in the format of --format or of its extension,
+ * after checking that every format-specific option given applies to that format. Fills err and
+ * returns its status on failure. */
+bmlp_status_t cli_load_file(const cli_data_options_t *data, bmlp_dataset_t *ds, bmlp_error_t *err);
 
 /* Help text of the shared data options. */
 extern const char cli_data_help[];
@@ -82,6 +109,14 @@ void cli_print_error(const char *cmd, const bmlp_error_t *err);
 /* The exit status for a failed load of input data or a model: EXIT_USAGE, except for an
  * allocation failure. */
 int cli_input_exit_status(bmlp_status_t status);
+
+/* The exit status for any other failed library call: EXIT_USAGE for invalid arguments and
+ * input, EXIT_FAILURE_OTHER for the rest (I/O, memory, a diverging run). */
+int cli_exit_status(bmlp_status_t status);
+
+/* Reports what getopt_long found wrong with the option just read (opt is '?' for an unknown
+ * option, ':' for a missing value) and returns EXIT_USAGE. */
+int cli_option_error(const char *cmd, int opt, char **argv);
 
 /* Prints "bmlp CMD: MESSAGE\nTry 'bmlp CMD --help'." to stderr and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -1,4 +1,5 @@
 /* bmlp: train, apply and evaluate binary-classification MLPs. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,13 +12,26 @@ static const char usage[] =
     "gradient descent.\n"
     "\n"
     "Commands:\n"
-    "  train     train a network on a CSV file or a synthetic set, optionally save it\n"
+    "  train     train a network on a CSV, LIBSVM or NPY file or a synthetic set, optionally\n"
+    "            save it\n"
     "  predict   write the class-1 probability of every sample of a file\n"
     "  eval      print the loss and accuracy of a saved model on a labelled file\n"
     "  example   run one SGD step of a 2-2-1 network and compare it with worked values\n"
+    "  gen       write a synthetic set to a CSV, LIBSVM or NPY file\n"
     "\n"
     "Run 'bmlp COMMAND --help' for the options of a command.\n"
     "Exit status: 0 on success, 2 for invalid options or input, 1 for other failures.\n";
+
+/* Turns a successful exit status into a failure when the results printed on standard output
+ * could not be written (a full disk, a closed pipe). */
+static int check_stdout(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "bmlp: cannot write to standard output: %s\n", strerror(errno));
+        return status == EXIT_OK ? EXIT_FAILURE_OTHER : status;
+    }
+    return status;
+}
 
 typedef struct command {
     const char *name;
@@ -25,10 +39,8 @@ typedef struct command {
 } command_t;
 
 static const command_t commands[] = {
-    {"train", cmd_train},
-    {"predict", cmd_predict},
-    {"eval", cmd_eval},
-    {"example", cmd_example},
+    {"train", cmd_train},     {"predict", cmd_predict}, {"eval", cmd_eval},
+    {"example", cmd_example}, {"gen", cmd_gen},
 };
 
 int main(int argc, char **argv)
@@ -39,15 +51,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, stdout);
-        return EXIT_OK;
+        return check_stdout(EXIT_OK);
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("bmlp %s\n", BMLP_VERSION_STRING);
-        return EXIT_OK;
+        return check_stdout(EXIT_OK);
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+            return check_stdout(commands[i].run(argc - 1, argv + 1));
     }
     fprintf(stderr, "bmlp: unknown command '%s'\nTry 'bmlp --help'.\n", argv[1]);
     return EXIT_USAGE;

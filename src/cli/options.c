@@ -21,6 +21,15 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+int cli_option_error(const char *cmd, int opt, char **argv)
+{
+    const char *text = argv[optind - 1];
+
+    if (opt == ':')
+        return cli_usage_error(cmd, "option '%s' requires a value", text);
+    return cli_usage_error(cmd, "unknown option '%s'", text);
+}
+
 int cli_parse_u64(const char *cmd, const char *option, const char *text, uint64_t *out)
 {
     char *end;
@@ -52,8 +61,8 @@ int cli_parse_size(const char *cmd, const char *option, const char *text, size_t
     return 0;
 }
 
-int cli_parse_double(const char *cmd, const char *option, const char *text, double min,
-                     double max, double *out)
+int cli_parse_double(const char *cmd, const char *option, const char *text, double min, double max,
+                     double *out)
 {
     char *end;
     double v;
@@ -106,12 +115,25 @@ int cli_parse_hidden(const char *cmd, const char *text, size_t *widths, size_t *
 
 const char cli_data_help[] =
     "Data:\n"
-    "  --data PATH|synth:NAME  CSV file, or a synthetic set: synth:xor, synth:blobs,\n"
+    "  --data PATH|synth:NAME  data file, or a synthetic set: synth:xor, synth:blobs,\n"
     "                          synth:moons, synth:circles\n"
-    "  --format csv            file format (csv is the only one so far)\n"
+    "  --format NAME           file format: csv, libsvm or npy (default: npy for a .npy\n"
+    "                          file, libsvm for .svm or .libsvm, csv for any other)\n"
+    "\n"
+    "CSV files (docs/csv-format.md):\n"
     "  --skip-lines N          lines to skip at the top of the file (default 0)\n"
     "  --header                the first line after the skipped ones names the columns\n"
     "  --label-col K           1-based column of the 0/1 label (default: the last)\n"
+    "\n"
+    "LIBSVM files (docs/libsvm-format.md):\n"
+    "  --zero-based            feature indices start at 0 (default: they start at 1)\n"
+    "  --features D            feature count; an index beyond it is an error\n"
+    "                          (default: the largest index in the file)\n"
+    "\n"
+    "NPY files (docs/npy-format.md) take no options: a 2-D '<f4' or '<f8' array whose\n"
+    "last column is the 0/1 label.\n"
+    "\n"
+    "Synthetic sets:\n"
     "  --samples N             synthetic samples to generate (default 4000)\n"
     "  --features D            features of synth:blobs (default 2; the others have 2)\n"
     "  --noise X               standard deviation of the noise added to each synthetic\n"
@@ -121,7 +143,9 @@ const char cli_data_help[] =
 void cli_data_options_default(cli_data_options_t *opt)
 {
     memset(opt, 0, sizeof(*opt));
+    opt->format = -1;
     bmlp_csv_options_default(&opt->csv);
+    bmlp_libsvm_options_default(&opt->libsvm);
     opt->synth.kind = BMLP_SYNTH_MOONS;
     opt->synth.n_samples = 4000;
     opt->synth.n_features = 2;
@@ -135,27 +159,37 @@ int cli_data_option(const char *cmd, int opt, const char *arg, cli_data_options_
     case CLI_OPT_DATA:
         data->source = arg;
         return 1;
-    case CLI_OPT_FORMAT:
-        if (strcmp(arg, "csv") != 0)
-            return cli_usage_error(cmd, "--format: unknown format '%s' (expected csv)", arg), -1;
+    case CLI_OPT_FORMAT: {
+        bmlp_file_format_t format;
+
+        if (cli_parse_format(cmd, arg, &format) != 0)
+            return -1;
+        data->format = (int)format;
         return 1;
+    }
     case CLI_OPT_SKIP_LINES:
+        data->csv_option = "--skip-lines";
         return cli_parse_size(cmd, "skip-lines", arg, 0, SIZE_MAX, &data->csv.skip_lines) ? -1 : 1;
     case CLI_OPT_HEADER:
+        data->csv_option = "--header";
         data->csv.header = 1;
         return 1;
     case CLI_OPT_LABEL_COL:
+        data->csv_option = "--label-col";
         return cli_parse_size(cmd, "label-col", arg, 1, BMLP_MAX_FEATURES + 1,
                               &data->csv.label_column)
                    ? -1
                    : 1;
     case CLI_OPT_SAMPLES:
-        return cli_parse_size(cmd, "samples", arg, 1, BMLP_MAX_SAMPLES, &data->synth.n_samples)
-                   ? -1
-                   : 1;
+        return cli_parse_size(cmd, "samples", arg, 1, BMLP_MAX_SAMPLES, &data->synth.n_samples) ? -1
+                                                                                                : 1;
+    case CLI_OPT_ZERO_BASED:
+        data->zero_based_given = 1;
+        data->libsvm.zero_based = 1;
+        return 1;
     case CLI_OPT_FEATURES:
-        return cli_parse_size(cmd, "features", arg, 1, BMLP_MAX_FEATURES,
-                              &data->synth.n_features)
+        data->features_given = 1;
+        return cli_parse_size(cmd, "features", arg, 1, BMLP_MAX_FEATURES, &data->synth.n_features)
                    ? -1
                    : 1;
     case CLI_OPT_NOISE:
@@ -180,6 +214,19 @@ int cli_input_exit_status(bmlp_status_t status)
     return status == BMLP_ERR_NO_MEMORY ? EXIT_FAILURE_OTHER : EXIT_USAGE;
 }
 
+int cli_exit_status(bmlp_status_t status)
+{
+    switch (status) {
+    case BMLP_ERR_INVALID_ARGUMENT:
+    case BMLP_ERR_PARSE:
+    case BMLP_ERR_FORMAT:
+    case BMLP_ERR_UNSUPPORTED:
+        return EXIT_USAGE;
+    default:
+        return EXIT_FAILURE_OTHER;
+    }
+}
+
 bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bmlp_dataset_t *ds)
 {
     bmlp_error_t err;
@@ -197,7 +244,7 @@ bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bml
         }
         st = bmlp_synth_generate(&synth, ds, &err);
     } else {
-        st = bmlp_csv_load(data->source, &data->csv, ds, &err);
+        st = cli_load_file(data, ds, &err);
     }
     if (st != BMLP_OK)
         cli_print_error(cmd, &err);
