@@ -38,8 +38,7 @@ void bmlp_dataset_free(bmlp_dataset_t *ds)
 }
 
 bmlp_status_t bmlp_dataset_feature_stats(const bmlp_dataset_t *ds, const size_t *rows,
-                                         size_t n_rows, float *mean, float *std,
-                                         bmlp_error_t *err)
+                                         size_t n_rows, float *mean, float *std, bmlp_error_t *err)
 {
     size_t d = ds->n_features;
     double *sum;
@@ -50,6 +49,11 @@ bmlp_status_t bmlp_dataset_feature_stats(const bmlp_dataset_t *ds, const size_t 
     if (n_rows == 0)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                          "feature statistics need at least one sample");
+    for (size_t r = 0; rows != NULL && r < n_rows; r++) {
+        if (rows[r] >= ds->n_samples)
+            return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                             "row %zu is out of range for %zu samples", rows[r], ds->n_samples);
+    }
     sum = calloc(d, sizeof(double));
     sq = calloc(d, sizeof(double));
     if (sum == NULL || sq == NULL) {

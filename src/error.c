@@ -49,6 +49,25 @@ static void copy_truncated(char *dst, size_t size, const char *src)
     memcpy(dst + size - 4, "...", 4);
 }
 
+/* Copies value into dst[size] with control bytes and backslashes written as \xNN, so that an
+ * offending value from a binary file cannot garble the terminal it is printed on. */
+static void copy_escaped(char *dst, size_t size, const char *value)
+{
+    char escaped[4 * sizeof(((bmlp_error_t *)0)->value)];
+    size_t n = 0;
+
+    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
+        if (n + 5 >= sizeof(escaped))
+            break;
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            n += (size_t)snprintf(escaped + n, sizeof(escaped) - n, "\\x%02x", *p);
+        else
+            escaped[n++] = (char)*p;
+    }
+    escaped[n] = '\0';
+    copy_truncated(dst, size, escaped);
+}
+
 bmlp_status_t bmlp_fail(bmlp_error_t *err, bmlp_status_t status, const char *path, size_t line,
                         size_t column, const char *value, const char *fmt, ...)
 {
@@ -63,7 +82,7 @@ bmlp_status_t bmlp_fail(bmlp_error_t *err, bmlp_status_t status, const char *pat
     if (path != NULL)
         copy_truncated(err->path, sizeof(err->path), path);
     if (value != NULL)
-        copy_truncated(err->value, sizeof(err->value), value);
+        copy_escaped(err->value, sizeof(err->value), value);
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     va_end(ap);

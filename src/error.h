@@ -9,9 +9,12 @@
 /* Fills err (when not NULL) and returns status. path and value may be NULL; line and column are
  * 1-based, 0 when they do not apply. The message is a printf format. */
 #if defined(__GNUC__)
-__attribute__((format(printf, 7, 8)))
+#define BMLP_PRINTF_LIKE(fmt, first) __attribute__((format(printf, fmt, first)))
+#else
+#define BMLP_PRINTF_LIKE(fmt, first)
 #endif
 bmlp_status_t bmlp_fail(bmlp_error_t *err, bmlp_status_t status, const char *path, size_t line,
-                        size_t column, const char *value, const char *fmt, ...);
+                        size_t column, const char *value, const char *fmt, ...)
+    BMLP_PRINTF_LIKE(7, 8);
 
 #endif /* BMLP_SRC_ERROR_H */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "bmlp/file.h"
 #include "bmlp/model.h"
 #include "error.h"
 #include "net_internal.h"
@@ -209,8 +210,7 @@ static bmlp_status_t parse_num_layers(model_reader_t *r, model_layout_t *layout)
         return st;
     layout->num_layers = get_u32(p);
     if (layout->num_layers < 1 || layout->num_layers > BMLP_MAX_HIDDEN + 1)
-        return bmlp_fail(r->err, BMLP_ERR_FORMAT, r->path, 0, 0,
-                         u64_text(layout->num_layers, text),
+        return bmlp_fail(r->err, BMLP_ERR_FORMAT, r->path, 0, 0, u64_text(layout->num_layers, text),
                          "model has %" PRIu32 " weight layers; expected 1 to %d",
                          layout->num_layers, BMLP_MAX_HIDDEN + 1);
     return BMLP_OK;
@@ -230,8 +230,8 @@ static bmlp_status_t parse_widths(model_reader_t *r, model_layout_t *layout)
         if (layout->widths[k] < 1 || layout->widths[k] > BMLP_MAX_WIDTH)
             return bmlp_fail(r->err, BMLP_ERR_FORMAT, r->path, 0, 0,
                              u64_text(layout->widths[k], text),
-                             "layer %" PRIu32 " has width %" PRIu64 "; widths must be 1 to %zu",
-                             k, layout->widths[k], BMLP_MAX_WIDTH);
+                             "layer %" PRIu32 " has width %" PRIu64 "; widths must be 1 to %zu", k,
+                             layout->widths[k], BMLP_MAX_WIDTH);
     }
     if (layout->widths[layout->num_layers] != 1)
         return bmlp_fail(r->err, BMLP_ERR_FORMAT, r->path, 0, 0,
@@ -319,9 +319,8 @@ static bmlp_status_t check_crc(const unsigned char *bytes, const model_layout_t 
 
 /* Checks the stored standardization: every value finite and every std positive, because the
  * writer stores a zero std as one. */
-static bmlp_status_t check_standardization(const unsigned char *bytes,
-                                           const model_layout_t *layout, const char *path,
-                                           bmlp_error_t *err)
+static bmlp_status_t check_standardization(const unsigned char *bytes, const model_layout_t *layout,
+                                           const char *path, bmlp_error_t *err)
 {
     size_t d = (size_t)layout->widths[0];
     const unsigned char *mean = bytes + layout->std_offset;
@@ -387,8 +386,7 @@ static bmlp_status_t read_exact(FILE *f, unsigned char *dst, size_t count, uint6
                      offset + got);
 }
 
-static bmlp_status_t stat_model_file(FILE *f, const char *path, uint64_t *size,
-                                     bmlp_error_t *err)
+static bmlp_status_t stat_model_file(FILE *f, const char *path, uint64_t *size, bmlp_error_t *err)
 {
     struct stat info;
 
@@ -396,8 +394,7 @@ static bmlp_status_t stat_model_file(FILE *f, const char *path, uint64_t *size,
         return bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL, "cannot stat model file: %s",
                          strerror(errno));
     if (!S_ISREG(info.st_mode))
-        return bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL,
-                         "model file is not a regular file");
+        return bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL, "model file is not a regular file");
     *size = (uint64_t)info.st_size;
     return BMLP_OK;
 }
@@ -427,8 +424,7 @@ static bmlp_status_t read_model_bytes(FILE *f, const char *path, model_layout_t 
     *bytes = malloc((size_t)layout->file_size);
     if (*bytes == NULL)
         return bmlp_fail(err, BMLP_ERR_NO_MEMORY, path, 0, 0, NULL,
-                         "cannot allocate %" PRIu64 " bytes for the model file",
-                         layout->file_size);
+                         "cannot allocate %" PRIu64 " bytes for the model file", layout->file_size);
     memcpy(*bytes, header, reader.avail);
     st = read_exact(f, *bytes + reader.avail, (size_t)layout->file_size - reader.avail,
                     reader.avail, path, err);
@@ -486,6 +482,7 @@ bmlp_status_t bmlp_model_load(const char *path, bmlp_net_t **out, bmlp_error_t *
     model_layout_t layout;
     unsigned char *bytes;
     bmlp_status_t st;
+    struct stat info;
     FILE *f;
 
     if (out != NULL)
@@ -493,6 +490,9 @@ bmlp_status_t bmlp_model_load(const char *path, bmlp_net_t **out, bmlp_error_t *
     if (out == NULL || path == NULL)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, path, 0, 0, NULL,
                          "model path and output network must not be NULL");
+    /* Checked before opening, because opening a FIFO would block until a writer appears. */
+    if (stat(path, &info) == 0 && !S_ISREG(info.st_mode))
+        return bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL, "model file is not a regular file");
     f = fopen(path, "rb");
     if (f == NULL)
         return bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL, "cannot open model file: %s",
@@ -535,8 +535,7 @@ static bmlp_status_t encode_model(const bmlp_net_t *net, unsigned char **bytes, 
     p = layout.file_size <= SIZE_MAX ? malloc((size_t)layout.file_size) : NULL;
     if (p == NULL)
         return bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
-                         "cannot allocate %" PRIu64 " bytes for the model file",
-                         layout.file_size);
+                         "cannot allocate %" PRIu64 " bytes for the model file", layout.file_size);
     memcpy(p, MODEL_MAGIC, MODEL_MAGIC_SIZE);
     put_u32(p + 8, MODEL_VERSION);
     put_u32(p + 12, layout.num_layers);
@@ -557,141 +556,23 @@ static bmlp_status_t encode_model(const bmlp_net_t *net, unsigned char **bytes, 
     return BMLP_OK;
 }
 
-/* Returns the process umask as listed in /proc/self/status (Linux 4.7 and later), or -1 when
- * it cannot be read. umask() is no alternative because reading the mask with it briefly
- * changes the mask of every thread. */
-static int read_umask(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    unsigned int mask;
-    int result = -1;
-
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "Umask: %o", &mask) == 1) {
-            result = (int)(mask & 0777);
-            break;
-        }
-    }
-    fclose(f);
-    return result;
-}
-
-/* Gives the temporary file the mode that creat() with 0666 would give, since mkstemp creates it
- * with 0600. NOTE: where the umask cannot be read, the file keeps 0600. */
-static int set_default_mode(int fd)
-{
-    int mask = read_umask();
-
-    if (mask < 0)
-        return 0;
-    return fchmod(fd, (mode_t)(0666 & ~mask));
-}
-
-static int write_all(int fd, const unsigned char *bytes, size_t size)
-{
-    while (size > 0) {
-        ssize_t n = write(fd, bytes, size);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        bytes += n;
-        size -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Flushes the directory that contains path, so that the rename survives a crash. Failure is
- * ignored because the file is already in place and some file systems do not support it. */
-static void sync_parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    int fd;
-
-    if (slash == NULL) {
-        dir = strdup(".");
-    } else {
-        size_t len = slash == path ? 1 : (size_t)(slash - path);
-
-        dir = strndup(path, len);
-    }
-    if (dir == NULL)
-        return;
-    fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
-/* Writes bytes to the already created temporary file fd, then closes it. Returns the name of
- * the failed call, or NULL on success, with errno set. */
-static const char *fill_temp_file(int fd, const unsigned char *bytes, size_t size)
-{
-    const char *failed_call = NULL;
-
-    if (set_default_mode(fd) != 0)
-        failed_call = "fchmod";
-    else if (write_all(fd, bytes, size) != 0)
-        failed_call = "write";
-    else if (fsync(fd) != 0)
-        failed_call = "fsync";
-    if (failed_call != NULL) {
-        int saved_errno = errno;
-
-        close(fd);
-        errno = saved_errno;
-        return failed_call;
-    }
-    return close(fd) != 0 ? "close" : NULL;
-}
-
-/* Writes bytes to path + ".tmp.XXXXXX" and renames it over path. On failure the temporary file
- * is removed and an existing file at path is left as it was. */
+/* Writes bytes to path through a temporary file renamed into place, so that an existing file
+ * at path is replaced whole or left as it was. */
 static bmlp_status_t write_atomically(const char *path, const unsigned char *bytes, size_t size,
                                       bmlp_error_t *err)
 {
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t path_len = strlen(path);
-    char *temp_path = malloc(path_len + sizeof(suffix));
-    const char *failed_call;
-    int fd;
+    bmlp_atomic_file_t out;
+    bmlp_status_t st = bmlp_atomic_open(&out, path, err);
 
-    if (temp_path == NULL)
-        return bmlp_fail(err, BMLP_ERR_NO_MEMORY, path, 0, 0, NULL,
-                         "cannot allocate the temporary file name");
-    memcpy(temp_path, path, path_len);
-    memcpy(temp_path + path_len, suffix, sizeof(suffix));
-    fd = mkstemp(temp_path);
-    if (fd < 0) {
-        bmlp_status_t st = bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL,
-                                     "cannot create temporary file %s: %s", temp_path,
-                                     strerror(errno));
-        free(temp_path);
+    if (st != BMLP_OK)
+        return st;
+    if (fwrite(bytes, 1, size, out.stream) != size) {
+        st = bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL,
+                       "cannot write the model: write failed: %s", strerror(errno));
+        bmlp_atomic_abort(&out);
         return st;
     }
-    failed_call = fill_temp_file(fd, bytes, size);
-    if (failed_call == NULL && rename(temp_path, path) != 0)
-        failed_call = "rename";
-    if (failed_call != NULL) {
-        int saved_errno = errno;
-        bmlp_status_t st;
-
-        unlink(temp_path);
-        st = bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL, "cannot save model: %s failed: %s",
-                       failed_call, strerror(saved_errno));
-        free(temp_path);
-        return st;
-    }
-    free(temp_path);
-    sync_parent_dir(path);
-    return BMLP_OK;
+    return bmlp_atomic_commit(&out, err);
 }
 
 bmlp_status_t bmlp_model_save(const bmlp_net_t *net, const char *path, bmlp_error_t *err)

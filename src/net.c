@@ -1,4 +1,5 @@
 /* Network layout, parameter access and initialization. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,7 @@ bmlp_status_t bmlp_net_create(size_t n_inputs, const size_t *hidden, size_t num_
                          "%zu hidden layers requested, at most %d are supported", num_hidden,
                          BMLP_MAX_HIDDEN);
     if (num_hidden > 0 && hidden == NULL)
-        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                         "hidden widths missing");
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL, "hidden widths missing");
 
     net = calloc(1, sizeof(*net));
     if (net == NULL)
@@ -48,6 +48,12 @@ bmlp_status_t bmlp_net_create(size_t n_inputs, const size_t *hidden, size_t num_
         total += net->widths[l + 1] * net->widths[l];
         net->b_offset[l] = total;
         total += net->widths[l + 1];
+    }
+    if (total > BMLP_MAX_PARAMS) {
+        free(net);
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "the network has %zu parameters; at most %zu are supported", total,
+                         BMLP_MAX_PARAMS);
     }
     net->num_params = total;
     net->params = bmlp_alloc_floats(total);
@@ -217,8 +223,9 @@ bmlp_status_t bmlp_net_set_standardization(bmlp_net_t *net, const float *mean, c
                          "cannot allocate standardization");
     }
     for (size_t j = 0; j < d; j++) {
+        int constant = std[j] < FLT_MIN || std[j] < FLT_EPSILON * fabsf(mean[j]);
         new_mean[j] = mean[j];
-        new_std[j] = std[j] > 0.0f ? std[j] : 1.0f;
+        new_std[j] = constant ? 1.0f : std[j];
     }
     free(net->mean);
     free(net->std);

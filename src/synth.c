@@ -110,10 +110,9 @@ static bmlp_status_t check_synth_options(const bmlp_synth_options_t *opt, bmlp_e
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                          "%zu features requested; synthetic sets have 1 to %zu",
                          bmlp_synth_num_features(opt), BMLP_MAX_FEATURES);
-    if (!(opt->noise >= 0.0) || !isfinite(opt->noise))
+    if (!(opt->noise >= 0.0 && opt->noise <= 1e6))
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                         "noise %g must be a finite, non-negative standard deviation",
-                         opt->noise);
+                         "noise %g must be a standard deviation from 0 to 1e6", opt->noise);
     return BMLP_OK;
 }
 

@@ -55,8 +55,8 @@ static bmlp_status_t check_dataset(const bmlp_net_t *net, const bmlp_dataset_t *
 {
     if (ds->n_features != net->widths[0])
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                         "dataset has %zu features but the network has %zu inputs",
-                         ds->n_features, net->widths[0]);
+                         "dataset has %zu features but the network has %zu inputs", ds->n_features,
+                         net->widths[0]);
     if (ds->n_samples == 0)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                          "dataset has no samples");
@@ -117,8 +117,8 @@ static bmlp_status_t train_epoch(run_t *run, size_t epoch, bmlp_epoch_report_t *
     if (run->opt->shuffle)
         shuffle_indices(run->order, run->n_train, run->opt->seed,
                         BMLP_STREAM_SHUFFLE + (uint32_t)epoch);
-    failed = bmlp_stepper_epoch(&run->stepper, run->net, run->ds, run->order, run->n_train,
-                                batch, run->opt->learning_rate, &loss_sum, &hits);
+    failed = bmlp_stepper_epoch(&run->stepper, run->net, run->ds, run->order, run->n_train, batch,
+                                run->opt->learning_rate, &loss_sum, &hits);
     if (failed != 0) {
         size_t first = (failed - 1) * batch;
         size_t last = first + batch < run->n_train ? first + batch : run->n_train;
@@ -130,13 +130,17 @@ static bmlp_status_t train_epoch(run_t *run, size_t epoch, bmlp_epoch_report_t *
     report->seconds = now_seconds() - t0;
     report->train_loss = loss_sum / (double)run->n_train;
     report->train_accuracy = (double)hits / (double)run->n_train;
-    report->samples_per_second =
-        report->seconds > 0.0 ? (double)run->n_train / report->seconds : 0.0;
+    report->samples_per_second = report->seconds > 0.0 ? (double)run->n_train / report->seconds
+                                                       : 0.0;
     return BMLP_OK;
 }
 
 void bmlp_train_split_sizes(size_t n, double val_split, size_t *n_train, size_t *n_val)
 {
+    if (!(val_split > 0.0))
+        val_split = 0.0;
+    if (val_split > 1.0)
+        val_split = 1.0;
     *n_val = (size_t)llround(val_split * (double)n);
     if (*n_val > n)
         *n_val = n;
@@ -188,9 +192,8 @@ static bmlp_status_t prepare_run(run_t *run, bmlp_error_t *err)
     return st;
 }
 
-bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds,
-                         const bmlp_train_options_t *opt, bmlp_train_result_t *result,
-                         bmlp_error_t *err)
+bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds, const bmlp_train_options_t *opt,
+                         bmlp_train_result_t *result, bmlp_error_t *err)
 {
     run_t run = {.net = net, .ds = ds, .opt = opt};
     bmlp_epoch_report_t report;

@@ -38,8 +38,7 @@ bmlp_status_t bmlp_workspace_create(const bmlp_net_t *net, size_t max_batch, bml
     *out = NULL;
     if (max_batch == 0 || max_batch > BMLP_MAX_SAMPLES)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                         "batch size %zu is out of range (1 to %zu)", max_batch,
-                         BMLP_MAX_SAMPLES);
+                         "batch size %zu is out of range (1 to %zu)", max_batch, BMLP_MAX_SAMPLES);
     st = bmlp_isa_resolve(isa, &resolved, err);
     if (st != BMLP_OK)
         return st;
@@ -177,8 +176,7 @@ double bmlp_backward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, float *gr
         size_t k = net->widths[l];
         const float *W = net->params + net->w_offset[l];
 
-        kr->weight_grad(m, n, k, ws->dz[l + 1], ws->ld, ws->a[l], ws->ld,
-                        grads + net->w_offset[l]);
+        kr->weight_grad(m, n, k, ws->dz[l + 1], ws->ld, ws->a[l], ws->ld, grads + net->w_offset[l]);
         kr->bias_grad(m, n, ws->dz[l + 1], ws->ld, grads + net->b_offset[l]);
         if (l == 0)
             break;
@@ -194,12 +192,11 @@ static bmlp_status_t check_tile_size(const bmlp_net_t *net, const bmlp_workspace
 {
     if (ws->num_layers != net->num_layers)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                         "workspace was made for a network of %zu layers, not %zu",
-                         ws->num_layers, net->num_layers);
+                         "workspace was made for a network of %zu layers, not %zu", ws->num_layers,
+                         net->num_layers);
     if (n == 0 || n > ws->max_batch)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                         "%zu samples requested; the workspace takes 1 to %zu", n,
-                         ws->max_batch);
+                         "%zu samples requested; the workspace takes 1 to %zu", n, ws->max_batch);
     return BMLP_OK;
 }
 
@@ -235,6 +232,12 @@ bmlp_status_t bmlp_backward(bmlp_net_t *net, bmlp_workspace_t *ws, const float *
     if (n != ws->n)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                          "backward pass for %zu samples after a forward pass of %zu", n, ws->n);
+    for (size_t s = 0; s < n; s++) {
+        if (y[s] != 0.0f && y[s] != 1.0f)
+            return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                             "label of sample %zu is %g; labels must be 0 or 1", s + 1,
+                             (double)y[s]);
+    }
     memcpy(ws->y, y, n * sizeof(float));
     sum = bmlp_backward_tile(net, ws, net->grads, &correct);
     ws->kernels->scale(net->num_params, 1.0f / (float)n, net->grads);

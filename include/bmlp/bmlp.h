@@ -1,9 +1,11 @@
-/* The whole public API of libbmlp. */
+/* The whole public API of libbmlp. Pointer arguments must not be NULL unless a function says
+ * that it accepts NULL. */
 #ifndef BMLP_BMLP_H
 #define BMLP_BMLP_H
 
 #include "bmlp/bound.h"
 #include "bmlp/dataset.h"
+#include "bmlp/file.h"
 #include "bmlp/model.h"
 #include "bmlp/net.h"
 #include "bmlp/status.h"

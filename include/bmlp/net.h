@@ -18,6 +18,10 @@ extern "C" {
 /* Largest width of any layer, input included. */
 #define BMLP_MAX_WIDTH ((size_t)1 << 20)
 
+/* Largest number of parameters (2^30, 4 GiB of floats for the parameters and as much for the
+ * gradients); larger networks are rejected before any allocation. */
+#define BMLP_MAX_PARAMS ((size_t)1 << 30)
+
 /*
  * A fully connected network: widths[0] inputs, hidden sigmoid layers, one sigmoid output.
  * Weight layer l (0-based) maps widths[l] units to widths[l + 1] units by z = W a + b, where W is
@@ -50,7 +54,8 @@ const float *bmlp_net_params_const(const bmlp_net_t *net);
 float *bmlp_net_grads(bmlp_net_t *net);
 const float *bmlp_net_grads_const(const bmlp_net_t *net);
 
-/* Offsets, in floats, of the weights and biases of weight layer l inside the flat buffers. */
+/* Offsets, in floats, of the weights and biases of weight layer l inside the flat buffers;
+ * layer must be below bmlp_net_num_layers(). */
 size_t bmlp_net_weight_offset(const bmlp_net_t *net, size_t layer);
 size_t bmlp_net_bias_offset(const bmlp_net_t *net, size_t layer);
 
@@ -69,8 +74,9 @@ bmlp_status_t bmlp_net_get_bias(const bmlp_net_t *net, size_t layer, size_t row,
 bmlp_status_t bmlp_net_set_bias(bmlp_net_t *net, size_t layer, size_t row, float value);
 
 /* Stores per-feature mean and standard deviation (widths[0] floats each, copied) that
- * bmlp_predict applies as (x - mean) / std. A std of zero is stored as one, so constant features
- * pass through as x - mean. NULL for both removes the standardization. */
+ * bmlp_predict applies as (x - mean) / std. A std that is zero, below FLT_MIN, or below the float
+ * resolution of the mean (FLT_EPSILON * |mean|) describes a constant feature and is stored as
+ * one, so such features pass through as x - mean. NULL for both removes the standardization. */
 bmlp_status_t bmlp_net_set_standardization(bmlp_net_t *net, const float *mean, const float *std,
                                            bmlp_error_t *err);
 

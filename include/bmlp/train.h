@@ -89,13 +89,13 @@ bmlp_status_t bmlp_evaluate(const bmlp_net_t *net, const bmlp_dataset_t *ds, dou
 
 /* One epoch's figures, passed to the epoch callback. */
 typedef struct bmlp_epoch_report {
-    size_t epoch;         /* 1-based */
-    size_t epochs;        /* total requested */
-    double train_loss;    /* mean loss over the epoch's batches, weighted by batch size */
+    size_t epoch;      /* 1-based */
+    size_t epochs;     /* total requested */
+    double train_loss; /* mean loss over the epoch's batches, weighted by batch size */
     double train_accuracy;
-    double val_loss;      /* NaN when there is no validation split */
-    double val_accuracy;  /* NaN when there is no validation split */
-    double seconds;       /* wall time of the epoch's training steps */
+    double val_loss;     /* NaN when there is no validation split */
+    double val_accuracy; /* NaN when there is no validation split */
+    double seconds;      /* wall time of the epoch's training steps */
     double samples_per_second;
 } bmlp_epoch_report_t;
 
@@ -105,18 +105,18 @@ typedef int (*bmlp_epoch_callback_t)(const bmlp_epoch_report_t *report, void *us
 /* Options of bmlp_train. */
 typedef struct bmlp_train_options {
     size_t epochs;
-    size_t batch_size;    /* the last batch of an epoch may be smaller and is averaged over its
+    size_t batch_size; /* the last batch of an epoch may be smaller and is averaged over its
                              own size */
     float learning_rate;
-    uint64_t seed;        /* initialization, split and shuffles */
-    double val_split;     /* fraction of samples held out for validation, in [0, 1) */
-    int shuffle;          /* nonzero: a new seeded permutation of the training samples each epoch */
-    int standardize;      /* nonzero: fit mean and std on the training split and store them */
-    int init;             /* nonzero: Glorot-initialize the network from seed before training */
+    uint64_t seed;    /* initialization, split and shuffles */
+    double val_split; /* fraction of samples held out for validation, in [0, 1) */
+    int shuffle;      /* nonzero: a new seeded permutation of the training samples each epoch */
+    int standardize;  /* nonzero: fit mean and std on the training split and store them */
+    int init;         /* nonzero: Glorot-initialize the network from seed before training */
     bmlp_isa_t isa;
-    size_t threads;       /* 0: the OpenMP default (OMP_NUM_THREADS, else every core). The
+    size_t threads;    /* 0: the OpenMP default (OMP_NUM_THREADS, else every core). The
                              result is bitwise the same for every thread count. */
-    int exact_threads;    /* nonzero: start exactly threads threads, even where some idle */
+    int exact_threads; /* nonzero: start exactly threads threads, even where some idle */
     bmlp_epoch_callback_t on_epoch;
     void *user;
 } bmlp_train_options_t;
@@ -157,9 +157,8 @@ void bmlp_train_split_sizes(size_t n, double val_split, size_t *n_train, size_t 
  * keeps the last parameters that gave a finite loss, and the error detail names the epoch,
  * batch and sample range.
  */
-bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds,
-                         const bmlp_train_options_t *opt, bmlp_train_result_t *result,
-                         bmlp_error_t *err);
+bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds, const bmlp_train_options_t *opt,
+                         bmlp_train_result_t *result, bmlp_error_t *err);
 
 #ifdef __cplusplus
 }

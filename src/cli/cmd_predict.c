@@ -1,6 +1,7 @@
 /* bmlp predict and bmlp eval: apply a saved model to a dataset. */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,16 +64,15 @@ static int parse_apply_args(const char *cmd, const char *help, int argc, char **
     cli_data_options_default(&a->data);
     optind = 1;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, "h", apply_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":h", apply_options, NULL)) != -1) {
         int handled;
 
         if (opt == 'h') {
             printf(help, cli_data_help);
             return 1;
         }
-        if (opt == '?')
-            return cli_usage_error(cmd, "invalid or incomplete option '%s'", argv[optind - 1]),
-                   -1;
+        if (opt == '?' || opt == ':')
+            return cli_option_error(cmd, opt, argv), -1;
         if (opt == OPT_OUT && strcmp(cmd, "predict") != 0)
             return cli_usage_error(cmd, "--out is an option of predict only"), -1;
         handled = cli_data_option(cmd, opt, optarg, &a->data);
@@ -89,6 +89,9 @@ static int parse_apply_args(const char *cmd, const char *help, int argc, char **
         return cli_usage_error(cmd, "--model is required"), -1;
     if (a->data.source == NULL)
         return cli_usage_error(cmd, "--data is required"), -1;
+    if (a->out != NULL &&
+        (bmlp_same_file(a->out, a->data.source) || bmlp_same_file(a->out, a->model)))
+        return cli_usage_error(cmd, "--out %s would overwrite an input file", a->out), -1;
     return 0;
 }
 
@@ -130,43 +133,41 @@ static int write_predictions(FILE *f, const float *prob, size_t n)
     return fflush(f) == 0 ? 0 : -1;
 }
 
-/* Writes the predictions to path through a temporary file renamed into place. */
+/* Writes the predictions to path through a temporary file renamed into place; returns the
+ * exit status. */
 static int save_predictions(const char *path, const float *prob, size_t n)
 {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    FILE *f = NULL;
-    int fd;
+    bmlp_atomic_file_t out;
+    bmlp_error_t err;
+    bmlp_status_t st = bmlp_atomic_open(&out, path, &err);
 
-    if (tmp == NULL)
-        return -1;
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp.XXXXXX", 12);
-    fd = mkstemp(tmp);
-    if (fd >= 0)
-        f = fdopen(fd, "w");
-    if (f == NULL || write_predictions(f, prob, n) != 0 || fsync(fileno(f)) != 0) {
-        int saved = errno;
-        if (f != NULL)
-            fclose(f);
-        else if (fd >= 0)
-            close(fd);
-        if (fd >= 0)
-            unlink(tmp);
-        free(tmp);
-        errno = saved;
-        return -1;
+    if (st == BMLP_OK && write_predictions(out.stream, prob, n) != 0) {
+        fprintf(stderr, "bmlp predict: cannot write %s: %s\n", path, strerror(errno));
+        bmlp_atomic_abort(&out);
+        return EXIT_FAILURE_OTHER;
     }
-    /* fclose releases the stream even when it fails, so this path must not close f again. */
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        int saved = errno;
-        unlink(tmp);
-        free(tmp);
-        errno = saved;
-        return -1;
+    if (st == BMLP_OK)
+        st = bmlp_atomic_commit(&out, &err);
+    if (st != BMLP_OK) {
+        cli_print_error("predict", &err);
+        return cli_exit_status(st);
     }
-    free(tmp);
-    return 0;
+    return EXIT_OK;
+}
+
+/* Checks that no probability is NaN, which a model with extreme parameters can produce. */
+static int check_predictions(const float *prob, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(prob[i])) {
+            fprintf(stderr,
+                    "bmlp predict: the model gives NaN for sample %zu; its parameters or "
+                    "standardization are unusable\n",
+                    i + 1);
+            return EXIT_FAILURE_OTHER;
+        }
+    }
+    return EXIT_OK;
 }
 
 int cmd_predict(int argc, char **argv)
@@ -189,13 +190,14 @@ int cmd_predict(int argc, char **argv)
         rc = EXIT_FAILURE_OTHER;
     } else if (bmlp_predict(net, ds.x, ds.n_samples, prob, &err) != BMLP_OK) {
         cli_print_error("predict", &err);
-        rc = EXIT_FAILURE_OTHER;
-    } else if (args.out != NULL && save_predictions(args.out, prob, ds.n_samples) != 0) {
-        fprintf(stderr, "bmlp predict: cannot write %s: %s\n", args.out, strerror(errno));
-        rc = EXIT_FAILURE_OTHER;
-    } else if (args.out == NULL && write_predictions(stdout, prob, ds.n_samples) != 0) {
-        fprintf(stderr, "bmlp predict: cannot write to standard output: %s\n",
-                strerror(errno));
+        rc = cli_exit_status(err.status);
+    } else {
+        rc = check_predictions(prob, ds.n_samples);
+    }
+    if (rc == EXIT_OK && args.out != NULL) {
+        rc = save_predictions(args.out, prob, ds.n_samples);
+    } else if (rc == EXIT_OK && write_predictions(stdout, prob, ds.n_samples) != 0) {
+        fprintf(stderr, "bmlp predict: cannot write to standard output: %s\n", strerror(errno));
         rc = EXIT_FAILURE_OTHER;
     }
     free(prob);
@@ -220,7 +222,7 @@ int cmd_eval(int argc, char **argv)
         return rc;
     if (bmlp_evaluate(net, &ds, &loss, &accuracy, &err) != BMLP_OK) {
         cli_print_error("eval", &err);
-        rc = EXIT_FAILURE_OTHER;
+        rc = cli_exit_status(err.status);
     } else {
         printf("samples: %zu\n", ds.n_samples);
         printf("loss: %.6f\n", loss);

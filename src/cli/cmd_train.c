@@ -17,13 +17,14 @@ static const char train_help[] =
     "\n"
     "Network and training:\n"
     "  --hidden LIST        hidden layer widths in units, comma-separated, or none\n"
-    "                       (default 16)\n"
-    "  --epochs E           passes over the training samples (default 30)\n"
+    "                       (default 16; at most 64 layers of 1 to 1048576 units)\n"
+    "  --epochs E           passes over the training samples (default 30, at most 10^9)\n"
     "  --batch B            samples per SGD step (default 32); the last batch of an\n"
     "                       epoch may be smaller\n"
-    "  --lr X               learning rate, per step on the batch-mean gradient (default 0.5)\n"
+    "  --lr X               learning rate, per step on the batch-mean gradient, from\n"
+    "                       1e-30 to 1e6 (default 0.5)\n"
     "  --seed S             seed of initialization, split and shuffles (default 1)\n"
-    "  --val-split F        fraction of samples held out for validation, in [0, 1)\n"
+    "  --val-split F        fraction of samples held out for validation, from 0 to 0.99\n"
     "                       (default 0.2)\n"
     "  --no-standardize     train on raw features instead of (x - mean) / std\n"
     "  --isa NAME           kernels: auto, scalar, avx2 or avx512 (default auto, or the\n"
@@ -110,8 +111,9 @@ static int train_option(int opt, const char *arg, train_args_t *a)
     case OPT_ISA:
         if (bmlp_isa_parse(arg, &a->train.isa) == 0)
             return 0;
-        cli_usage_error("train", "--isa: unknown instruction set '%s' (expected auto, scalar, "
-                                 "avx2 or avx512)",
+        cli_usage_error("train",
+                        "--isa: unknown instruction set '%s' (expected auto, scalar, "
+                        "avx2 or avx512)",
                         arg);
         return -1;
     case OPT_THREADS:
@@ -131,6 +133,25 @@ static int train_option(int opt, const char *arg, train_args_t *a)
     }
 }
 
+/* Checks before any training that the model can be saved at the --out path, so that a long run
+ * does not end in a failed write. Returns 0, or -1 after printing an error. */
+static int check_output(const train_args_t *a)
+{
+    bmlp_error_t err;
+
+    if (a->out == NULL)
+        return 0;
+    if (bmlp_same_file(a->out, a->data.source)) {
+        cli_usage_error("train", "--out %s would overwrite the training data", a->out);
+        return -1;
+    }
+    if (bmlp_check_output_path(a->out, &err) != BMLP_OK) {
+        cli_print_error("train", &err);
+        return -1;
+    }
+    return 0;
+}
+
 /* Parses argv into a; returns -1 on error, 1 when help was printed, 0 otherwise. */
 static int parse_train_args(int argc, char **argv, train_args_t *a)
 {
@@ -146,17 +167,15 @@ static int parse_train_args(int argc, char **argv, train_args_t *a)
 
     optind = 1;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, "h", train_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":h", train_options, NULL)) != -1) {
         int handled;
 
         if (opt == 'h') {
             printf(train_help, cli_data_help);
             return 1;
         }
-        if (opt == '?')
-            return cli_usage_error("train", "invalid or incomplete option '%s'",
-                                   argv[optind - 1]),
-                   -1;
+        if (opt == '?' || opt == ':')
+            return cli_option_error("train", opt, argv), -1;
         handled = cli_data_option("train", opt, optarg, &a->data);
         if (handled < 0)
             return -1;
@@ -165,7 +184,7 @@ static int parse_train_args(int argc, char **argv, train_args_t *a)
     }
     if (optind < argc)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]), -1;
-    return 0;
+    return check_output(a);
 }
 
 static void print_layers(const bmlp_net_t *net)
@@ -209,8 +228,8 @@ static int print_epoch(const bmlp_epoch_report_t *r, void *user)
 {
     (void)user;
     if (isnan(r->val_loss))
-        printf("%6zu %11.5f %10.4f %10s %10s %12.4g\n", r->epoch, r->train_loss,
-               r->train_accuracy, "-", "-", r->samples_per_second);
+        printf("%6zu %11.5f %10.4f %10s %10s %12.4g\n", r->epoch, r->train_loss, r->train_accuracy,
+               "-", "-", r->samples_per_second);
     else
         printf("%6zu %11.5f %10.4f %10.5f %10.4f %12.4g\n", r->epoch, r->train_loss,
                r->train_accuracy, r->val_loss, r->val_accuracy, r->samples_per_second);
@@ -255,7 +274,7 @@ static int run_training(train_args_t *a, const bmlp_dataset_t *ds)
     if (st != BMLP_OK) {
         cli_print_error("train", &err);
         bmlp_net_free(net);
-        return st == BMLP_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_FAILURE_OTHER;
+        return cli_exit_status(st);
     }
     print_result(&result);
     if (a->out != NULL)
