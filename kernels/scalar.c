@@ -24,8 +24,8 @@ static void dense_forward_scalar(size_t m, size_t n, size_t k, const float *rest
 }
 
 static void dense_backward_input_scalar(size_t m, size_t n, size_t k, const float *restrict W,
-                                        const float *restrict dZ, size_t lddz,
-                                        float *restrict dA, size_t ldda)
+                                        const float *restrict dZ, size_t lddz, float *restrict dA,
+                                        size_t ldda)
 {
     for (size_t j = 0; j < k; j++) {
         float *da = dA + j * ldda;
@@ -40,9 +40,8 @@ static void dense_backward_input_scalar(size_t m, size_t n, size_t k, const floa
     }
 }
 
-static void weight_grad_scalar(size_t m, size_t n, size_t k, const float *restrict dZ,
-                               size_t lddz, const float *restrict A, size_t lda,
-                               float *restrict dW)
+static void weight_grad_scalar(size_t m, size_t n, size_t k, const float *restrict dZ, size_t lddz,
+                               const float *restrict A, size_t lda, float *restrict dW)
 {
     for (size_t i = 0; i < m; i++) {
         const float *dz = dZ + i * lddz;

@@ -27,8 +27,8 @@
 
 #include "kernels.h"
 
-#define NV 2           /* vectors of samples per register block */
-#define NR (NV * VL)   /* samples per register block */
+#define NV 2         /* vectors of samples per register block */
+#define NR (NV * VL) /* samples per register block */
 
 /* Bounds of the weight-gradient block sizes that grad_block_any instantiates. */
 #define GR_MAX 4
@@ -47,8 +47,8 @@
  * every call, so the accumulators stay in registers.
  */
 ALWAYS_INLINE void gemm_block(size_t mr, size_t depth, const float *P, size_t prs, size_t pps,
-                              const float *B, size_t ldb, size_t s0, size_t ns,
-                              const float *init, int accumulate, float *C, size_t ldc)
+                              const float *B, size_t ldb, size_t s0, size_t ns, const float *init,
+                              int accumulate, float *C, size_t ldc)
 {
     vec_t acc[MR][NV];
 
@@ -112,9 +112,9 @@ static void gemm_block_rows(size_t mr, size_t depth, const float *P, size_t prs,
                             const float *B, size_t ldb, size_t s0, size_t ns, const float *init,
                             int accumulate, float *C, size_t ldc)
 {
-#define GEMM_CASE(R)                                                                          \
-    case R:                                                                                   \
-        gemm_block(R, depth, P, prs, pps, B, ldb, s0, ns, init, accumulate, C, ldc);          \
+#define GEMM_CASE(R)                                                                               \
+    case R:                                                                                        \
+        gemm_block(R, depth, P, prs, pps, B, ldb, s0, ns, init, accumulate, C, ldc);               \
         return;
     switch (mr) {
         GEMM_CASE(1)
@@ -171,8 +171,8 @@ static void KNAME(dense_forward)(size_t m, size_t n, size_t k, const float *rest
 }
 
 static void KNAME(dense_backward_input)(size_t m, size_t n, size_t k, const float *restrict W,
-                                        const float *restrict dZ, size_t lddz,
-                                        float *restrict dA, size_t ldda)
+                                        const float *restrict dZ, size_t lddz, float *restrict dA,
+                                        size_t ldda)
 {
     /* P = W^T: element (j, i) is W[i * k + j], row stride 1 and column stride k. */
     gemm(k, n, m, W, 1, k, dZ, lddz, NULL, 0, dA, ldda);
@@ -220,13 +220,12 @@ ALWAYS_INLINE void grad_block(size_t gr, size_t gc, size_t n, const float *dZ, s
 static void grad_block_any(size_t gr, size_t gc, size_t n, const float *dZ, size_t lddz,
                            const float *A, size_t lda, float *dW, size_t lddw)
 {
-#define GRAD_CASE(R, C)                                                                       \
-    if (gr == R && gc == C) {                                                                 \
-        grad_block(R, C, n, dZ, lddz, A, lda, dW, lddw);                                      \
-        return;                                                                               \
+#define GRAD_CASE(R, C)                                                                            \
+    if (gr == R && gc == C) {                                                                      \
+        grad_block(R, C, n, dZ, lddz, A, lda, dW, lddw);                                           \
+        return;                                                                                    \
     }
-#define GRAD_ROW(R)                                                                           \
-    GRAD_CASE(R, 1) GRAD_CASE(R, 2) GRAD_CASE(R, 3) GRAD_CASE(R, 4) GRAD_CASE(R, 5)
+#define GRAD_ROW(R) GRAD_CASE(R, 1) GRAD_CASE(R, 2) GRAD_CASE(R, 3) GRAD_CASE(R, 4) GRAD_CASE(R, 5)
     GRAD_ROW(1)
     GRAD_ROW(2)
     GRAD_ROW(3)
@@ -265,9 +264,8 @@ static void weight_grad_transposed(size_t m, size_t n, size_t k, const float *re
     }
 }
 
-static void KNAME(weight_grad)(size_t m, size_t n, size_t k, const float *restrict dZ,
-                               size_t lddz, const float *restrict A, size_t lda,
-                               float *restrict dW)
+static void KNAME(weight_grad)(size_t m, size_t n, size_t k, const float *restrict dZ, size_t lddz,
+                               const float *restrict A, size_t lda, float *restrict dW)
 {
     /* With few rows, transposing A costs more than the sums across lanes it saves. */
     if (m >= 8) {
@@ -279,11 +277,10 @@ static void KNAME(weight_grad)(size_t m, size_t n, size_t k, const float *restri
         for (size_t j0 = 0; j0 < k; j0 += GC) {
             size_t gc = k - j0 < GC ? k - j0 : GC;
             if (gr == GR && gc == GC)
-                grad_block(GR, GC, n, dZ + i0 * lddz, lddz, A + j0 * lda, lda, dW + i0 * k + j0,
-                           k);
+                grad_block(GR, GC, n, dZ + i0 * lddz, lddz, A + j0 * lda, lda, dW + i0 * k + j0, k);
             else
-                grad_block_any(gr, gc, n, dZ + i0 * lddz, lddz, A + j0 * lda, lda,
-                               dW + i0 * k + j0, k);
+                grad_block_any(gr, gc, n, dZ + i0 * lddz, lddz, A + j0 * lda, lda, dW + i0 * k + j0,
+                               k);
         }
     }
 }
@@ -446,12 +443,11 @@ static double KNAME(fma_probe)(size_t rounds)
     return 2.0 * PROBE_CHAINS * VL * (double)rounds;
 }
 
-#define KERNEL_TABLE(isa_name)                                                                \
-    {                                                                                         \
-        .name = isa_name, .dense_forward = KNAME(dense_forward),                              \
-        .dense_backward_input = KNAME(dense_backward_input),                                  \
-        .weight_grad = KNAME(weight_grad), .bias_grad = KNAME(bias_grad),                     \
-        .sigmoid = KNAME(sigmoid), .sigmoid_backward = KNAME(sigmoid_backward),               \
-        .output_loss_grad = KNAME(output_loss_grad), .axpy = KNAME(axpy),                     \
-        .scale = KNAME(scale), .fma_probe = KNAME(fma_probe),                                 \
+#define KERNEL_TABLE(isa_name)                                                                     \
+    {                                                                                              \
+        .name = isa_name, .dense_forward = KNAME(dense_forward),                                   \
+        .dense_backward_input = KNAME(dense_backward_input), .weight_grad = KNAME(weight_grad),    \
+        .bias_grad = KNAME(bias_grad), .sigmoid = KNAME(sigmoid),                                  \
+        .sigmoid_backward = KNAME(sigmoid_backward), .output_loss_grad = KNAME(output_loss_grad),  \
+        .axpy = KNAME(axpy), .scale = KNAME(scale), .fma_probe = KNAME(fma_probe),                 \
     }

@@ -13,6 +13,7 @@ packages=(
   libcmocka-dev       # unit tests
   zlib1g-dev          # CRC-32 of model files
   libbenchmark-dev    # benchmarks in bench/
+  gnuplot-nox         # plots of scripts/scaling.sh
 )
 
 missing=()

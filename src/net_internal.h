@@ -7,10 +7,10 @@
 #include "bmlp/net.h"
 
 struct bmlp_net {
-    size_t num_layers;                     /* weight layers: hidden layers plus the output */
-    size_t widths[BMLP_MAX_HIDDEN + 2];    /* widths[0] inputs ... widths[num_layers] = 1 */
-    size_t w_offset[BMLP_MAX_HIDDEN + 1];  /* start of W of layer l in params, in floats */
-    size_t b_offset[BMLP_MAX_HIDDEN + 1];  /* start of b of layer l in params, in floats */
+    size_t num_layers;                    /* weight layers: hidden layers plus the output */
+    size_t widths[BMLP_MAX_HIDDEN + 2];   /* widths[0] inputs ... widths[num_layers] = 1 */
+    size_t w_offset[BMLP_MAX_HIDDEN + 1]; /* start of W of layer l in params, in floats */
+    size_t b_offset[BMLP_MAX_HIDDEN + 1]; /* start of b of layer l in params, in floats */
     size_t num_params;
     float *params; /* num_params floats, 64-byte aligned */
     float *grads;  /* same layout as params */

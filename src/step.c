@@ -71,8 +71,8 @@ static size_t default_threads(void)
 
 /* Threads that a batch of batch samples keeps busy enough, at most requested; exactly
  * requested when exact is set. */
-static size_t useful_threads(const bmlp_net_t *net, size_t batch, size_t chunks,
-                             size_t requested, int exact)
+static size_t useful_threads(const bmlp_net_t *net, size_t batch, size_t chunks, size_t requested,
+                             int exact)
 {
     bmlp_step_work_t work = bmlp_step_work(net);
     double per_sample = work.multiply_adds + 10.0 * work.sigmoids + 4.0 * (double)net->widths[0];
@@ -132,8 +132,8 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
     st->correct = calloc(st->max_chunks, sizeof(size_t));
     if (st->slots == NULL || st->loss == NULL || st->correct == NULL)
         status = bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
-                           "cannot allocate %zu gradient slots of %zu parameters",
-                           st->max_chunks, net->num_params);
+                           "cannot allocate %zu gradient slots of %zu parameters", st->max_chunks,
+                           net->num_params);
     for (size_t t = 0; t < st->threads && status == BMLP_OK; t++)
         status = bmlp_workspace_create(net, st->chunk, isa, &st->ws[t], err);
     if (status != BMLP_OK)
@@ -157,8 +157,7 @@ static void run_chunk(bmlp_stepper_t *st, bmlp_workspace_t *ws, const bmlp_datas
 {
     bmlp_fill_tile(st->net, ws, ds->x, ds->y, rows, count);
     bmlp_forward_tile(st->net, ws);
-    st->loss[c] = bmlp_backward_tile(st->net, ws, st->slots + c * st->slot_stride,
-                                     &st->correct[c]);
+    st->loss[c] = bmlp_backward_tile(st->net, ws, st->slots + c * st->slot_stride, &st->correct[c]);
 }
 
 /* The part [lo, hi) of the parameter vector that thread t of a team of size updates: equal

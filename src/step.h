@@ -1,9 +1,9 @@
 /* The data-parallel training step; internal to the library.
  *
- * A mini-batch is cut into chunks of a size that depends on the batch size only, never on the
- * thread count. Threads take chunks; each chunk's gradient sum goes into its own slot, and the
- * slots are summed in a pairwise order fixed by the number of chunks. So every thread count
- * trains bitwise the same parameters. */
+ * A mini-batch is cut into chunks whose size depends on the batch size and the parameter count,
+ * never on the thread count. Threads take chunks, and each chunk's gradient sum goes into its
+ * own slot. The slots are summed in a pairwise order fixed by the number of chunks, so every
+ * thread count trains bitwise the same parameters. */
 #ifndef BMLP_SRC_STEP_H
 #define BMLP_SRC_STEP_H
 
@@ -16,13 +16,13 @@
 /* Buffers of the chunked step, allocated once per training run. */
 typedef struct bmlp_stepper {
     const bmlp_net_t *net;
-    size_t chunk;        /* samples per chunk */
-    size_t max_chunks;   /* chunks of a full batch */
-    size_t slot_stride;  /* floats between gradient slots: num_params rounded up to 16 */
-    float *slots;        /* max_chunks gradient sums, net layout */
-    double *loss;        /* summed loss of each chunk */
-    size_t *correct;     /* correct predictions of each chunk */
-    size_t threads;      /* threads that run a full batch */
+    size_t chunk;       /* samples per chunk */
+    size_t max_chunks;  /* chunks of a full batch */
+    size_t slot_stride; /* floats between gradient slots: num_params rounded up to 16 */
+    float *slots;       /* max_chunks gradient sums, net layout */
+    double *loss;       /* summed loss of each chunk */
+    size_t *correct;    /* correct predictions of each chunk */
+    size_t threads;     /* threads that run a full batch */
     bmlp_workspace_t *ws[BMLP_MAX_THREADS]; /* one per thread, chunk samples each */
 } bmlp_stepper_t;
 
@@ -40,8 +40,8 @@ size_t bmlp_chunk_size(size_t batch, size_t num_params);
 
 /* Runs one SGD epoch over the samples order[0 .. n) of ds in batches of batch samples. The loss
  * and correct predictions of each batch, taken before its update, are added to *loss_sum and
- * *correct_sum. Stops before the update of the first batch whose loss is not finite, and then
- * returns that batch's 1-based number; returns 0 when every batch was applied. */
+ * *correct_sum. Returns 0 when every batch was applied. A batch whose loss is not finite stops
+ * the epoch before its update, and then its 1-based number is returned. */
 size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_dataset_t *ds,
                           const size_t *order, size_t n, size_t batch, float learning_rate,
                           double *loss_sum, size_t *correct_sum);

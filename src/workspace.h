@@ -11,11 +11,11 @@
 struct bmlp_workspace {
     const bmlp_kernels_t *kernels;
     bmlp_isa_t isa;
-    size_t num_layers;  /* of the network the workspace was made for */
+    size_t num_layers; /* of the network the workspace was made for */
     size_t max_batch;
-    size_t ld;          /* leading dimension of every tile: max_batch rounded up to 16 */
-    float *a[BMLP_MAX_HIDDEN + 2];  /* activations of unit layer k, widths[k] x ld */
-    float *z[BMLP_MAX_HIDDEN + 2];  /* pre-activations, k >= 1 */
+    size_t ld;                     /* leading dimension of every tile: max_batch rounded up to 16 */
+    float *a[BMLP_MAX_HIDDEN + 2]; /* activations of unit layer k, widths[k] x ld */
+    float *z[BMLP_MAX_HIDDEN + 2]; /* pre-activations, k >= 1 */
     float *da[BMLP_MAX_HIDDEN + 2]; /* dL/da, 1 <= k < num_layers */
     float *dz[BMLP_MAX_HIDDEN + 2]; /* dL/dz, k >= 1 */
     float *y;                       /* labels of the current tile, ld floats */

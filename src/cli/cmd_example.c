@@ -52,8 +52,7 @@ static quantity_t table[COUNT] = {
     [W1N] = {"W(1) updated",
              4,
              {0.200, -0.300, 0.399, 0.100},
-             {0.20044365892691357, -0.3003168992335097, 0.3994472316139214,
-              0.10039483456148471},
+             {0.20044365892691357, -0.3003168992335097, 0.3994472316139214, 0.10039483456148471},
              {0}},
     [B1N] = {"b(1) updated", 2, {0.101, -0.201}, {0.10063379846701938, -0.20078966912296942}, {0}},
 };
@@ -127,8 +126,8 @@ static int print_table(void)
 {
     int bad = 0;
 
-    printf("%-14s %14s %9s %22s %10s  %s\n", "quantity", "bmlp", "worked", "float64",
-           "rel_error", "check");
+    printf("%-14s %14s %9s %22s %10s  %s\n", "quantity", "bmlp", "worked", "float64", "rel_error",
+           "check");
     for (size_t q = 0; q < COUNT; q++) {
         for (size_t i = 0; i < table[q].n; i++) {
             double got = table[q].got[i];
@@ -138,8 +137,8 @@ static int print_table(void)
             char name[32];
 
             snprintf(name, sizeof(name), table[q].n > 1 ? "%s[%zu]" : "%s", table[q].name, i);
-            printf("%-14s %14.9f %9.3f %22.17f %10.2e  %s\n", name, got, table[q].worked[i],
-                   exact, rel, ok ? "ok" : "MISMATCH");
+            printf("%-14s %14.9f %9.3f %22.17f %10.2e  %s\n", name, got, table[q].worked[i], exact,
+                   rel, ok ? "ok" : "MISMATCH");
             bad += !ok;
         }
     }
