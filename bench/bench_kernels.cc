@@ -1,0 +1,115 @@
+// Each kernel of each instruction set on the tiles of the standard workloads, with GFLOP/s
+// counted as 2 per multiply-add (products) or elements per second (elementwise kernels).
+// Shapes (m outputs, k inputs, n samples of a 256-sample batch):
+//   256 x 256 (D's middle layer), 256 x 32 (M's hidden layer), 2 x 2 (S's hidden layer).
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <vector>
+
+#include "bmlp/bmlp.h"
+// The internal headers are C without extern "C" guards.
+extern "C" {
+#include "dispatch.h"
+}
+
+namespace {
+
+const bmlp_isa_t kIsas[] = {BMLP_ISA_SCALAR, BMLP_ISA_AVX2, BMLP_ISA_AVX512};
+const size_t kShapes[][2] = {{256, 256}, {256, 32}, {2, 2}};
+constexpr size_t kSamples = 256;
+
+// The kernel table of an instruction set, or nullptr when this CPU cannot run it.
+const bmlp_kernels_t *table_for(int index)
+{
+    bmlp_isa_t resolved;
+    bmlp_error_t err;
+    if (bmlp_isa_resolve(kIsas[index], &resolved, &err) != BMLP_OK)
+        return nullptr;
+    return bmlp_kernels_for(resolved);
+}
+
+std::vector<float> filled(size_t n)
+{
+    std::vector<float> v(n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = float(std::sin(0.1 * double(i)));
+    return v;
+}
+
+enum Product { kForward, kBackwardInput, kWeightGrad };
+
+void BM_Product(benchmark::State &state)
+{
+    const bmlp_kernels_t *t = table_for(int(state.range(0)));
+    const size_t m = kShapes[state.range(1)][0], k = kShapes[state.range(1)][1];
+    const Product which = Product(state.range(2));
+    if (t == nullptr) {
+        state.SkipWithError("instruction set not available on this CPU");
+        return;
+    }
+    std::vector<float> W = filled(m * k), b = filled(m), A = filled(k * kSamples);
+    std::vector<float> Z = filled(m * kSamples), dW(m * k);
+    for (auto _ : state) {
+        if (which == kForward)
+            t->dense_forward(m, kSamples, k, W.data(), b.data(), A.data(), kSamples, Z.data(),
+                             kSamples);
+        else if (which == kBackwardInput)
+            t->dense_backward_input(m, kSamples, k, W.data(), Z.data(), kSamples, A.data(),
+                                    kSamples);
+        else
+            t->weight_grad(m, kSamples, k, Z.data(), kSamples, A.data(), kSamples, dW.data());
+        benchmark::ClobberMemory();
+    }
+    const double flops = 2.0 * double(m) * double(k) * double(kSamples);
+    state.counters["GFLOPS"] =
+        benchmark::Counter(flops * double(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+    static const char *names[] = {"dense_forward", "dense_backward_input", "weight_grad"};
+    state.SetLabel(std::string(names[which]) + " " + t->name);
+}
+
+void BM_Sigmoid(benchmark::State &state)
+{
+    const bmlp_kernels_t *t = table_for(int(state.range(0)));
+    if (t == nullptr) {
+        state.SkipWithError("instruction set not available on this CPU");
+        return;
+    }
+    std::vector<float> Z = filled(256 * kSamples), A(256 * kSamples);
+    for (auto _ : state) {
+        t->sigmoid(256, kSamples, Z.data(), kSamples, A.data(), kSamples);
+        benchmark::ClobberMemory();
+    }
+    state.counters["elements_per_second"] = benchmark::Counter(
+        double(state.iterations()) * 256.0 * double(kSamples), benchmark::Counter::kIsRate);
+    state.SetLabel(t->name);
+}
+
+void BM_SgdUpdate(benchmark::State &state)
+{
+    const bmlp_kernels_t *t = table_for(int(state.range(0)));
+    const size_t n = 82177; // the parameters of 64-256-256-1
+    if (t == nullptr) {
+        state.SkipWithError("instruction set not available on this CPU");
+        return;
+    }
+    std::vector<float> g = filled(n), p = filled(n);
+    for (auto _ : state) {
+        t->axpy(n, -1e-6f, g.data(), p.data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["elements_per_second"] =
+        benchmark::Counter(double(state.iterations()) * double(n), benchmark::Counter::kIsRate);
+    state.SetLabel(t->name);
+}
+
+BENCHMARK(BM_Product)
+    ->ArgNames({"isa", "shape", "kernel"})
+    ->ArgsProduct({{0, 1, 2}, {0, 1, 2}, {0, 1, 2}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Sigmoid)->ArgName("isa")->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SgdUpdate)->ArgName("isa")->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);
+
+} // namespace
+
+BENCHMARK_MAIN();
