@@ -38,10 +38,18 @@ failed=()
 for loader in "${loaders[@]}"; do
   corpus="$build/corpus/$loader"
   mkdir -p "$corpus"
-  echo "== fuzz_$loader: $seconds s, inputs up to $max_len bytes"
-  if ! "$build/fuzz_$loader" -max_total_time="$seconds" -max_len="$max_len" -timeout=30 \
+  log="$build/logs/$loader.log"
+  mkdir -p "$build/logs"
+  echo "== fuzz_$loader: $seconds s, inputs up to $max_len bytes (log: $log)"
+  # libFuzzer reports every new input, so its log goes to a file. Only the final statistics are
+  # printed, or the last lines of the log after a failure.
+  if "$build/fuzz_$loader" -max_total_time="$seconds" -max_len="$max_len" -timeout=30 \
       -rss_limit_mb=2048 -malloc_limit_mb=16384 -print_final_stats=1 \
-      -artifact_prefix="$build/artifacts/$loader-" "$corpus" "$root/fuzz/corpus/$loader"; then
+      -artifact_prefix="$build/artifacts/$loader-" "$corpus" "$root/fuzz/corpus/$loader" \
+      >"$log" 2>&1; then
+    grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
+  else
+    tail -n 60 "$log" >&2
     failed+=("$loader")
   fi
 done
