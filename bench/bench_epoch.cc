@@ -35,7 +35,7 @@ const bmlp_dataset_t &dataset_for(size_t w)
     if (it != cache.end())
         return it->second;
     bmlp_synth_options_t opt = {BMLP_SYNTH_BLOBS, kWorkloads[w].samples, kWorkloads[w].inputs,
-                                1.0, 1};
+                                1.0, 1, 0, 0.0};
     bmlp_dataset_t ds;
     bmlp_error_t err;
     if (bmlp_synth_generate(&opt, &ds, &err) != BMLP_OK)

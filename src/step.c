@@ -134,8 +134,16 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
         status = bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
                            "cannot allocate %zu gradient slots of %zu parameters", st->max_chunks,
                            net->num_params);
-    for (size_t t = 0; t < st->threads && status == BMLP_OK; t++)
+    for (size_t t = 0; t < st->threads && status == BMLP_OK; t++) {
         status = bmlp_workspace_create(net, st->chunk, isa, &st->ws[t], err);
+        st->idx[t] = malloc(st->chunk * sizeof(size_t));
+        st->rows_x[t] = malloc(st->chunk * net->widths[0] * sizeof(float));
+        st->rows_y[t] = malloc(st->chunk * sizeof(float));
+        if (status == BMLP_OK &&
+            (st->idx[t] == NULL || st->rows_x[t] == NULL || st->rows_y[t] == NULL))
+            status = bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
+                               "cannot allocate the buffers of thread %zu", t);
+    }
     if (status != BMLP_OK)
         bmlp_stepper_free(st);
     return status;
@@ -146,18 +154,41 @@ void bmlp_stepper_free(bmlp_stepper_t *st)
     bmlp_free_floats(st->slots);
     free(st->loss);
     free(st->correct);
-    for (size_t t = 0; t < BMLP_MAX_THREADS; t++)
+    for (size_t t = 0; t < BMLP_MAX_THREADS; t++) {
         bmlp_workspace_free(st->ws[t]);
+        free(st->idx[t]);
+        free(st->rows_x[t]);
+        free(st->rows_y[t]);
+    }
     memset(st, 0, sizeof(*st));
 }
 
-/* Forward and backward pass of one chunk: its gradient sum goes to slot c. */
-static void run_chunk(bmlp_stepper_t *st, bmlp_workspace_t *ws, const bmlp_dataset_t *ds,
-                      const size_t *rows, size_t count, size_t c)
+/* Copies the samples st->idx[t][0 .. count) of src into the input tile of thread t: straight
+ * from the source's table when it has one, else through the thread's row buffers. */
+static void fill_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src, size_t count)
 {
-    bmlp_fill_tile(st->net, ws, ds->x, ds->y, rows, count);
-    bmlp_forward_tile(st->net, ws);
-    st->loss[c] = bmlp_backward_tile(st->net, ws, st->slots + c * st->slot_stride, &st->correct[c]);
+    bmlp_workspace_t *ws = st->ws[t];
+
+    if (src->x != NULL) {
+        bmlp_fill_tile(st->net, ws, src->x, src->x_stride, src->y, src->y_stride, st->idx[t],
+                       count);
+        return;
+    }
+    bmlp_source_read(src, st->idx[t], count, st->rows_x[t], st->rows_y[t]);
+    bmlp_fill_tile(st->net, ws, st->rows_x[t], src->n_features, st->rows_y[t], 1, NULL, count);
+}
+
+/* Forward and backward pass of chunk c, training positions first .. first + count - 1 of the
+ * epoch: its gradient sum goes to slot c. */
+static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
+                      const bmlp_order_t *order, size_t first, size_t count, size_t c)
+{
+    for (size_t s = 0; s < count; s++)
+        st->idx[t][s] = bmlp_order_train(order, first + s);
+    fill_chunk(st, t, src, count);
+    bmlp_forward_tile(st->net, st->ws[t]);
+    st->loss[c] = bmlp_backward_tile(st->net, st->ws[t], st->slots + c * st->slot_stride,
+                                     &st->correct[c]);
 }
 
 /* The part [lo, hi) of the parameter vector that thread t of a team of size updates: equal
@@ -196,10 +227,11 @@ static void reduce_and_update(bmlp_stepper_t *st, bmlp_net_t *net, size_t chunks
     kr->axpy(len, -learning_rate, net->grads + lo, net->params + lo);
 }
 
-size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_dataset_t *ds,
-                          const size_t *order, size_t n, size_t batch, float learning_rate,
+size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source_t *src,
+                          const bmlp_order_t *order, size_t batch, float learning_rate,
                           double *loss_sum, size_t *correct_sum)
 {
+    size_t n = order->n_train;
     size_t batches = (n + batch - 1) / batch;
     size_t failed = 0;
     int threads = (int)st->threads;
@@ -222,7 +254,7 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_datase
             for (size_t c = (size_t)t; c < chunks; c += (size_t)size) {
                 size_t first = c * st->chunk;
                 size_t len = count - first < st->chunk ? count - first : st->chunk;
-                run_chunk(st, st->ws[t], ds, order + start + first, len, c);
+                run_chunk(st, t, src, order, start + first, len, c);
             }
 #pragma omp barrier
             /* Every thread sums the chunks in the same order, so all reach the same verdict
@@ -247,10 +279,10 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_datase
     return failed;
 }
 
-void bmlp_stepper_evaluate(bmlp_stepper_t *st, const bmlp_dataset_t *ds, const size_t *rows,
-                           size_t n, double *loss, double *accuracy)
+void bmlp_stepper_evaluate(bmlp_stepper_t *st, const bmlp_source_t *src, const bmlp_order_t *order,
+                           double *loss, double *accuracy)
 {
-    size_t d = ds->n_features;
+    size_t n = order != NULL ? order->n_val : src->n_samples;
     size_t round = st->chunk * st->max_chunks;
     int threads = (int)st->threads;
     double loss_sum = 0.0;
@@ -263,16 +295,15 @@ void bmlp_stepper_evaluate(bmlp_stepper_t *st, const bmlp_dataset_t *ds, const s
 
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
         for (long c = 0; c < chunks; c++) {
-            bmlp_workspace_t *ws = st->ws[thread_index()];
+            int t = thread_index();
             size_t first = base + (size_t)c * st->chunk;
             size_t len = n - first < st->chunk ? n - first : st->chunk;
 
-            if (rows != NULL)
-                bmlp_fill_tile(st->net, ws, ds->x, ds->y, rows + first, len);
-            else
-                bmlp_fill_tile(st->net, ws, ds->x + first * d, ds->y + first, NULL, len);
-            bmlp_forward_tile(st->net, ws);
-            st->loss[c] = bmlp_loss_tile(ws, &st->correct[c]);
+            for (size_t s = 0; s < len; s++)
+                st->idx[t][s] = order != NULL ? bmlp_order_val(order, first + s) : first + s;
+            fill_chunk(st, t, src, len);
+            bmlp_forward_tile(st->net, st->ws[t]);
+            st->loss[c] = bmlp_loss_tile(st->ws[t], &st->correct[c]);
         }
         for (long c = 0; c < chunks; c++) {
             loss_sum += st->loss[c];

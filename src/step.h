@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "bmlp/dataset.h"
 #include "bmlp/train.h"
+#include "source_internal.h"
 #include "workspace.h"
 
 /* Buffers of the chunked step, allocated once per training run. */
@@ -24,6 +24,9 @@ typedef struct bmlp_stepper {
     size_t *correct;    /* correct predictions of each chunk */
     size_t threads;     /* threads that run a full batch */
     bmlp_workspace_t *ws[BMLP_MAX_THREADS]; /* one per thread, chunk samples each */
+    size_t *idx[BMLP_MAX_THREADS];          /* the samples of a thread's current chunk */
+    float *rows_x[BMLP_MAX_THREADS];        /* chunk x features, for sources without a table */
+    float *rows_y[BMLP_MAX_THREADS];        /* chunk labels, likewise */
 } bmlp_stepper_t;
 
 /* Allocates the buffers for batches of up to batch samples on up to threads threads (0: the
@@ -38,17 +41,18 @@ void bmlp_stepper_free(bmlp_stepper_t *st);
  * a batch has at most 64 chunks and their gradient slots fit in 2 MiB (but at least 2 slots). */
 size_t bmlp_chunk_size(size_t batch, size_t num_params);
 
-/* Runs one SGD epoch over the samples order[0 .. n) of ds in batches of batch samples. The loss
- * and correct predictions of each batch, taken before its update, are added to *loss_sum and
- * *correct_sum. Returns 0 when every batch was applied. A batch whose loss is not finite stops
- * the epoch before its update, and then its 1-based number is returned. */
-size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_dataset_t *ds,
-                          const size_t *order, size_t n, size_t batch, float learning_rate,
+/* Runs one SGD epoch over the training positions of order, reading samples from src, in
+ * batches of batch samples. The loss and correct predictions of each batch, taken before its
+ * update, are added to *loss_sum and *correct_sum. Returns 0 when every batch was applied. A
+ * batch whose loss is not finite stops the epoch before its update, and then its 1-based
+ * number is returned. */
+size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source_t *src,
+                          const bmlp_order_t *order, size_t batch, float learning_rate,
                           double *loss_sum, size_t *correct_sum);
 
-/* Mean loss and accuracy of the samples rows[0 .. n) of ds (all samples in order when rows is
- * NULL), forward passes only, in chunks spread over the stepper's threads. */
-void bmlp_stepper_evaluate(bmlp_stepper_t *st, const bmlp_dataset_t *ds, const size_t *rows,
-                           size_t n, double *loss, double *accuracy);
+/* Mean loss and accuracy of the validation positions of order, or of every sample of src in
+ * turn when order is NULL: forward passes only, in chunks spread over the stepper's threads. */
+void bmlp_stepper_evaluate(bmlp_stepper_t *st, const bmlp_source_t *src, const bmlp_order_t *order,
+                           double *loss, double *accuracy);
 
 #endif /* BMLP_SRC_STEP_H */

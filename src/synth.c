@@ -1,17 +1,18 @@
 /* Synthetic datasets. Sample i is a pure function of (seed, i): its draws come from the
- * generator blocks at indices i * stride + 0, 1, ..., so it can be made alone and in any order. */
+ * generator blocks at indices i * stride + 0, 1, ..., so it can be made alone and in any order.
+ * synth:teacher follows the same rule with its own streams (synth_teacher.c). */
 #include <math.h>
 #include <string.h>
 
 #include "bmlp/dataset.h"
 #include "error.h"
 #include "random.h"
+#include "synth.h"
 
 static const char *const synth_names[] = {
-    [BMLP_SYNTH_XOR] = "xor",
-    [BMLP_SYNTH_BLOBS] = "blobs",
-    [BMLP_SYNTH_MOONS] = "moons",
-    [BMLP_SYNTH_CIRCLES] = "circles",
+    [BMLP_SYNTH_XOR] = "xor",       [BMLP_SYNTH_BLOBS] = "blobs",
+    [BMLP_SYNTH_MOONS] = "moons",   [BMLP_SYNTH_CIRCLES] = "circles",
+    [BMLP_SYNTH_SPIRAL] = "spiral", [BMLP_SYNTH_TEACHER] = "teacher",
 };
 
 int bmlp_synth_kind_parse(const char *name, bmlp_synth_kind_t *kind)
@@ -65,7 +66,17 @@ static void make_point(bmlp_synth_kind_t kind, unsigned c, const double u[2], fl
         x[1] = (float)(r * sin(2.0 * t));
         break;
     }
+    case BMLP_SYNTH_SPIRAL: {
+        /* Archimedean arms of 1.5 turns out to radius 1, class 1 turned by pi. Drawing the
+         * radius as sqrt(u) spreads the points about evenly along the arm. */
+        double r = sqrt(u[0]);
+        double angle = 3.0 * pi * r + (c ? pi : 0.0);
+        x[0] = (float)(r * cos(angle));
+        x[1] = (float)(r * sin(angle));
+        break;
+    }
     case BMLP_SYNTH_BLOBS:
+    case BMLP_SYNTH_TEACHER:
         break;
     }
 }
@@ -97,7 +108,29 @@ static float make_sample(const bmlp_synth_options_t *opt, size_t d, uint64_t i, 
 
 size_t bmlp_synth_num_features(const bmlp_synth_options_t *opt)
 {
-    return opt->kind == BMLP_SYNTH_BLOBS ? opt->n_features : 2;
+    if (opt->kind == BMLP_SYNTH_BLOBS || opt->kind == BMLP_SYNTH_TEACHER)
+        return opt->n_features;
+    return 2;
+}
+
+/* Checks the options of synth:teacher. */
+static bmlp_status_t check_teacher_options(const bmlp_synth_options_t *opt, bmlp_error_t *err)
+{
+    size_t h = opt->teacher_hidden != 0 ? opt->teacher_hidden : BMLP_TEACHER_HIDDEN_DEFAULT;
+
+    if (h > BMLP_MAX_TEACHER_HIDDEN)
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "teacher hidden width %zu is out of range (1 to %zu)", h,
+                         BMLP_MAX_TEACHER_HIDDEN);
+    if (opt->n_features > BMLP_MAX_TEACHER_WEIGHTS / h)
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "a teacher of %zu features and %zu hidden units has more than %zu "
+                         "input weights; use fewer features or hidden units",
+                         opt->n_features, h, BMLP_MAX_TEACHER_WEIGHTS);
+    if (!(opt->label_noise >= 0.0 && opt->label_noise <= 0.5))
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "label noise %g must be a probability from 0 to 0.5", opt->label_noise);
+    return BMLP_OK;
 }
 
 /* Checks the options that every generator shares, except the sample count. */
@@ -113,19 +146,85 @@ static bmlp_status_t check_synth_options(const bmlp_synth_options_t *opt, bmlp_e
     if (!(opt->noise >= 0.0 && opt->noise <= 1e6))
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                          "noise %g must be a standard deviation from 0 to 1e6", opt->noise);
+    if (opt->kind == BMLP_SYNTH_TEACHER)
+        return check_teacher_options(opt, err);
     return BMLP_OK;
+}
+
+bmlp_status_t bmlp_synth_gen_init(bmlp_synth_gen_t *gen, const bmlp_synth_options_t *opt,
+                                  bmlp_isa_t isa, bmlp_error_t *err)
+{
+    bmlp_status_t st = check_synth_options(opt, err);
+
+    memset(gen, 0, sizeof(*gen));
+    if (st != BMLP_OK)
+        return st;
+    gen->opt = *opt;
+    gen->n_features = bmlp_synth_num_features(opt);
+    if (opt->kind != BMLP_SYNTH_TEACHER)
+        return BMLP_OK;
+    st = bmlp_isa_resolve(isa, &isa, err);
+    if (st == BMLP_OK)
+        st = bmlp_teacher_create(opt, isa, &gen->teacher, err);
+    return st;
+}
+
+void bmlp_synth_gen_free(bmlp_synth_gen_t *gen)
+{
+    bmlp_teacher_free(gen->teacher);
+    gen->teacher = NULL;
+}
+
+void bmlp_synth_gen_rows(const bmlp_synth_gen_t *gen, const size_t *idx, size_t n, float *x,
+                         float *y)
+{
+    size_t d = gen->n_features;
+
+    if (gen->teacher == NULL) {
+        for (size_t s = 0; s < n; s++)
+            y[s] = make_sample(&gen->opt, d, idx[s], x + s * d);
+        return;
+    }
+    for (size_t done = 0; done < n; done += BMLP_TEACHER_CHUNK) {
+        size_t count = n - done < BMLP_TEACHER_CHUNK ? n - done : BMLP_TEACHER_CHUNK;
+        uint64_t chunk[BMLP_TEACHER_CHUNK];
+
+        for (size_t s = 0; s < count; s++)
+            chunk[s] = idx[done + s];
+        bmlp_teacher_rows(gen->teacher, chunk, count, x + done * d, y + done);
+    }
+}
+
+void bmlp_synth_gen_range(const bmlp_synth_gen_t *gen, uint64_t first, size_t count, float *x,
+                          float *y)
+{
+    size_t d = gen->n_features;
+
+    if (gen->teacher == NULL) {
+        for (size_t s = 0; s < count; s++)
+            y[s] = make_sample(&gen->opt, d, first + s, x + s * d);
+        return;
+    }
+    for (size_t done = 0; done < count; done += BMLP_TEACHER_CHUNK) {
+        size_t n = count - done < BMLP_TEACHER_CHUNK ? count - done : BMLP_TEACHER_CHUNK;
+        uint64_t chunk[BMLP_TEACHER_CHUNK];
+
+        for (size_t s = 0; s < n; s++)
+            chunk[s] = first + done + s;
+        bmlp_teacher_rows(gen->teacher, chunk, n, x + done * d, y + done);
+    }
 }
 
 bmlp_status_t bmlp_synth_fill(const bmlp_synth_options_t *opt, uint64_t first, size_t count,
                               float *x, float *y, bmlp_error_t *err)
 {
-    size_t d = bmlp_synth_num_features(opt);
-    bmlp_status_t st = check_synth_options(opt, err);
+    bmlp_synth_gen_t gen;
+    bmlp_status_t st = bmlp_synth_gen_init(&gen, opt, BMLP_ISA_AUTO, err);
 
     if (st != BMLP_OK)
         return st;
-    for (size_t i = 0; i < count; i++)
-        y[i] = make_sample(opt, d, first + i, x + i * d);
+    bmlp_synth_gen_range(&gen, first, count, x, y);
+    bmlp_synth_gen_free(&gen);
     return BMLP_OK;
 }
 

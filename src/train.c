@@ -9,6 +9,7 @@
 #include "error.h"
 #include "net_internal.h"
 #include "random.h"
+#include "source_internal.h"
 #include "step.h"
 #include "workspace.h"
 
@@ -37,43 +38,6 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Permutes idx[0 .. n) in place by Fisher-Yates, the draw for position i taken from
- * (seed, stream, i) so the permutation depends on nothing else. */
-static void shuffle_indices(size_t *idx, size_t n, uint64_t seed, uint32_t stream)
-{
-    for (size_t i = n; i-- > 1;) {
-        size_t j = (size_t)bmlp_random_below(seed, stream, i, (uint64_t)i + 1);
-        size_t t = idx[i];
-        idx[i] = idx[j];
-        idx[j] = t;
-    }
-}
-
-/* Checks that every feature is finite and every label is 0 or 1. */
-static bmlp_status_t check_dataset(const bmlp_net_t *net, const bmlp_dataset_t *ds,
-                                   bmlp_error_t *err)
-{
-    if (ds->n_features != net->widths[0])
-        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                         "dataset has %zu features but the network has %zu inputs", ds->n_features,
-                         net->widths[0]);
-    if (ds->n_samples == 0)
-        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                         "dataset has no samples");
-    for (size_t i = 0; i < ds->n_samples; i++) {
-        if (ds->y[i] != 0.0f && ds->y[i] != 1.0f)
-            return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                             "label of sample %zu is %g; labels must be 0 or 1", i + 1,
-                             (double)ds->y[i]);
-        for (size_t j = 0; j < ds->n_features; j++) {
-            if (!isfinite(ds->x[i * ds->n_features + j]))
-                return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                                 "feature %zu of sample %zu is not finite", j + 1, i + 1);
-        }
-    }
-    return BMLP_OK;
-}
-
 static bmlp_status_t check_options(const bmlp_train_options_t *opt, bmlp_error_t *err)
 {
     if (opt->epochs == 0)
@@ -93,44 +57,49 @@ static bmlp_status_t check_options(const bmlp_train_options_t *opt, bmlp_error_t
     return BMLP_OK;
 }
 
+/* Training samples whose feature statistics fit the standardization of a source other than an
+ * in-memory dataset, which uses all of its training samples. */
+#define STATS_SAMPLES ((size_t)1 << 20)
+
 /* State of one training run, shared by the epoch loop and its helpers. */
 typedef struct run {
     bmlp_net_t *net;
-    const bmlp_dataset_t *ds;
+    const bmlp_source_t *src;
     const bmlp_train_options_t *opt;
     bmlp_stepper_t stepper;
-    size_t *order; /* n_train training rows, then n_val validation rows */
-    size_t n_train;
-    size_t n_val;
+    bmlp_order_t order;
 } run_t;
 
 /* Runs one epoch of mini-batch SGD and fills the training figures of report. */
 static bmlp_status_t train_epoch(run_t *run, size_t epoch, bmlp_epoch_report_t *report,
                                  bmlp_error_t *err)
 {
+    bmlp_order_t *order = &run->order;
     size_t batch = run->opt->batch_size;
+    uint32_t stream = BMLP_STREAM_SHUFFLE + (uint32_t)epoch;
     double loss_sum = 0.0;
     size_t hits = 0;
     size_t failed;
     double t0 = now_seconds();
 
+    /* Each epoch visits the training samples in a new seeded permutation. */
+    order->use_epoch = run->opt->shuffle;
     if (run->opt->shuffle)
-        shuffle_indices(run->order, run->n_train, run->opt->seed,
-                        BMLP_STREAM_SHUFFLE + (uint32_t)epoch);
-    failed = bmlp_stepper_epoch(&run->stepper, run->net, run->ds, run->order, run->n_train, batch,
+        bmlp_permutation_init(&order->epoch, order->n_train, run->opt->seed, stream);
+    failed = bmlp_stepper_epoch(&run->stepper, run->net, run->src, order, batch,
                                 run->opt->learning_rate, &loss_sum, &hits);
     if (failed != 0) {
         size_t first = (failed - 1) * batch;
-        size_t last = first + batch < run->n_train ? first + batch : run->n_train;
+        size_t last = first + batch < order->n_train ? first + batch : order->n_train;
         return bmlp_fail(err, BMLP_ERR_NONFINITE, NULL, 0, 0, NULL,
                          "loss is not finite in epoch %zu, batch %zu (samples %zu to %zu of "
                          "the epoch); the model keeps the parameters before that batch",
                          epoch, failed, first + 1, last);
     }
     report->seconds = now_seconds() - t0;
-    report->train_loss = loss_sum / (double)run->n_train;
-    report->train_accuracy = (double)hits / (double)run->n_train;
-    report->samples_per_second = report->seconds > 0.0 ? (double)run->n_train / report->seconds
+    report->train_loss = loss_sum / (double)order->n_train;
+    report->train_accuracy = (double)hits / (double)order->n_train;
+    report->samples_per_second = report->seconds > 0.0 ? (double)order->n_train / report->seconds
                                                        : 0.0;
     return BMLP_OK;
 }
@@ -147,44 +116,93 @@ void bmlp_train_split_sizes(size_t n, double val_split, size_t *n_train, size_t 
     *n_train = n - *n_val;
 }
 
-/* Splits the samples into training and validation rows by a seeded permutation and, when asked,
- * fits the standardization on the training rows. */
-static bmlp_status_t prepare_run(run_t *run, bmlp_error_t *err)
+/* Builds the split: a seeded permutation of the samples, whose last n_val positions are the
+ * validation samples (the identity without a validation split). */
+static bmlp_status_t make_order(run_t *run, bmlp_error_t *err)
 {
     const bmlp_train_options_t *opt = run->opt;
-    size_t n = run->ds->n_samples;
-    size_t d = run->ds->n_features;
-    bmlp_status_t st;
-    float *mean;
-    float *std;
+    bmlp_order_t *order = &run->order;
+    size_t n = run->src->n_samples;
 
-    bmlp_train_split_sizes(n, opt->val_split, &run->n_train, &run->n_val);
-    if (run->n_train == 0)
+    bmlp_train_split_sizes(n, opt->val_split, &order->n_train, &order->n_val);
+    if (order->n_train == 0)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                          "validation split %g of %zu samples leaves none for training",
                          opt->val_split, n);
-    run->order = malloc(n * sizeof(size_t));
-    if (run->order == NULL)
-        return bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
-                         "cannot allocate the sample order of %zu samples", n);
-    for (size_t i = 0; i < n; i++)
-        run->order[i] = i;
-    if (run->n_val > 0)
-        shuffle_indices(run->order, n, opt->seed, BMLP_STREAM_SPLIT);
+    order->use_split = order->n_val > 0;
+    if (order->use_split)
+        bmlp_permutation_init(&order->split, n, opt->seed, BMLP_STREAM_SPLIT);
+    return BMLP_OK;
+}
 
-    if (opt->init)
-        bmlp_net_init_glorot(run->net, opt->seed);
-    if (!opt->standardize)
-        return BMLP_OK;
-    mean = malloc(d * sizeof(float));
-    std = malloc(d * sizeof(float));
+/* Accumulates one sample into running means and sums of squared deviations (Welford), in
+ * double so that a million samples lose no precision. */
+static void add_to_stats(const float *x, size_t d, size_t count, double *mean, double *m2)
+{
+    for (size_t j = 0; j < d; j++) {
+        double delta = x[j] - mean[j];
+        mean[j] += delta / (double)count;
+        m2[j] += delta * (x[j] - mean[j]);
+    }
+}
+
+/* Mean and population standard deviation of the first count training samples of the split. */
+static bmlp_status_t stream_stats(const run_t *run, size_t count, float *mean, float *std,
+                                  bmlp_error_t *err)
+{
+    const bmlp_source_t *src = run->src;
+    size_t d = src->n_features;
+    double *sum_mean = calloc(d, sizeof(double));
+    double *sum_m2 = calloc(d, sizeof(double));
+    float *row = malloc((d + 1) * sizeof(float));
+
+    if (sum_mean == NULL || sum_m2 == NULL || row == NULL) {
+        free(sum_mean);
+        free(sum_m2);
+        free(row);
+        return bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
+                         "cannot allocate feature statistics");
+    }
+    for (size_t q = 0; q < count; q++) {
+        size_t i = run->order.use_split ? (size_t)bmlp_permutation_apply(&run->order.split, q) : q;
+        const float *x = row;
+        if (src->x != NULL)
+            x = src->x + i * src->x_stride;
+        else
+            bmlp_source_read(src, &i, 1, row, row + d);
+        add_to_stats(x, d, q + 1, sum_mean, sum_m2);
+    }
+    for (size_t j = 0; j < d; j++) {
+        mean[j] = (float)sum_mean[j];
+        std[j] = (float)sqrt(sum_m2[j] / (double)count);
+    }
+    free(sum_mean);
+    free(sum_m2);
+    free(row);
+    return BMLP_OK;
+}
+
+/* Fits the standardization on the training split: every training sample of in-memory data, the
+ * first STATS_SAMPLES of other sources. */
+static bmlp_status_t fit_standardization(run_t *run, bmlp_error_t *err)
+{
+    const bmlp_source_t *src = run->src;
+    size_t d = src->n_features;
+    float *mean = malloc(d * sizeof(float));
+    float *std = malloc(d * sizeof(float));
+    bmlp_status_t st;
+
     if (mean == NULL || std == NULL) {
         free(mean);
         free(std);
         return bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
                          "cannot allocate feature statistics");
     }
-    st = bmlp_dataset_feature_stats(run->ds, run->order, run->n_train, mean, std, err);
+    size_t count = run->order.n_train;
+
+    if (!src->in_memory && count > STATS_SAMPLES)
+        count = STATS_SAMPLES;
+    st = stream_stats(run, count, mean, std, err);
     if (st == BMLP_OK)
         st = bmlp_net_set_standardization(run->net, mean, std, err);
     free(mean);
@@ -192,30 +210,46 @@ static bmlp_status_t prepare_run(run_t *run, bmlp_error_t *err)
     return st;
 }
 
-bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds, const bmlp_train_options_t *opt,
-                         bmlp_train_result_t *result, bmlp_error_t *err)
+/* Checks the options against the source, builds the split, initializes the network and fits
+ * the standardization. */
+static bmlp_status_t prepare_run(run_t *run, bmlp_error_t *err)
 {
-    run_t run = {.net = net, .ds = ds, .opt = opt};
+    bmlp_status_t st = check_options(run->opt, err);
+
+    if (st != BMLP_OK)
+        return st;
+    if (run->src->n_features != run->net->widths[0])
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "dataset has %zu features but the network has %zu inputs",
+                         run->src->n_features, run->net->widths[0]);
+    st = make_order(run, err);
+    if (st != BMLP_OK)
+        return st;
+    if (run->opt->init)
+        bmlp_net_init_glorot(run->net, run->opt->seed);
+    return run->opt->standardize ? fit_standardization(run, err) : BMLP_OK;
+}
+
+bmlp_status_t bmlp_train_source(bmlp_net_t *net, const bmlp_source_t *src,
+                                const bmlp_train_options_t *opt, bmlp_train_result_t *result,
+                                bmlp_error_t *err)
+{
+    run_t run = {.net = net, .src = src, .opt = opt};
     bmlp_epoch_report_t report;
     bmlp_status_t st;
 
     memset(result, 0, sizeof(*result));
-    st = check_options(opt, err);
-    if (st == BMLP_OK)
-        st = check_dataset(net, ds, err);
-    if (st == BMLP_OK)
-        st = prepare_run(&run, err);
+    st = prepare_run(&run, err);
     if (st == BMLP_OK) {
-        size_t max_batch = opt->batch_size < run.n_train ? opt->batch_size : run.n_train;
+        size_t n_train = run.order.n_train;
+        size_t max_batch = opt->batch_size < n_train ? opt->batch_size : n_train;
         st = bmlp_stepper_init(&run.stepper, net, max_batch, opt->threads, opt->exact_threads,
                                opt->isa, err);
     }
-    if (st != BMLP_OK) {
-        free(run.order);
+    if (st != BMLP_OK)
         return st;
-    }
-    result->n_train = run.n_train;
-    result->n_val = run.n_val;
+    result->n_train = run.order.n_train;
+    result->n_val = run.order.n_val;
     result->isa = run.stepper.ws[0]->isa;
     result->threads = run.stepper.threads;
 
@@ -228,9 +262,9 @@ bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds, const bmlp_t
             break;
         report.val_loss = NAN;
         report.val_accuracy = NAN;
-        if (run.n_val > 0)
-            bmlp_stepper_evaluate(&run.stepper, ds, run.order + run.n_train, run.n_val,
-                                  &report.val_loss, &report.val_accuracy);
+        if (run.order.n_val > 0)
+            bmlp_stepper_evaluate(&run.stepper, src, &run.order, &report.val_loss,
+                                  &report.val_accuracy);
         result->epochs_run = epoch;
         result->last = report;
         if (opt->on_epoch != NULL && opt->on_epoch(&report, opt->user) != 0) {
@@ -240,7 +274,23 @@ bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds, const bmlp_t
         }
     }
     bmlp_stepper_free(&run.stepper);
-    free(run.order);
+    return st;
+}
+
+bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds, const bmlp_train_options_t *opt,
+                         bmlp_train_result_t *result, bmlp_error_t *err)
+{
+    bmlp_source_t *src;
+    bmlp_status_t st;
+
+    memset(result, 0, sizeof(*result));
+    st = check_options(opt, err);
+    if (st == BMLP_OK)
+        st = bmlp_source_from_dataset(ds, &src, err);
+    if (st != BMLP_OK)
+        return st;
+    st = bmlp_train_source(net, src, opt, result, err);
+    bmlp_source_free(src);
     return st;
 }
 
@@ -259,7 +309,7 @@ bmlp_status_t bmlp_predict(const bmlp_net_t *net, const float *x, size_t n, floa
     for (size_t start = 0; start < n; start += ws->max_batch) {
         size_t count = n - start < ws->max_batch ? n - start : ws->max_batch;
 
-        bmlp_fill_tile(net, ws, x + start * net->widths[0], NULL, NULL, count);
+        bmlp_fill_tile(net, ws, x + start * net->widths[0], net->widths[0], NULL, 0, NULL, count);
         bmlp_forward_tile(net, ws);
         ws->kernels->sigmoid(1, count, ws->z[L], ws->ld, prob + start, count);
     }
@@ -271,15 +321,22 @@ bmlp_status_t bmlp_evaluate(const bmlp_net_t *net, const bmlp_dataset_t *ds, dou
                             double *accuracy, bmlp_error_t *err)
 {
     bmlp_stepper_t stepper;
-    bmlp_status_t st = check_dataset(net, ds, err);
+    bmlp_source_t *src;
+    bmlp_status_t st;
 
+    if (ds->n_features != net->widths[0])
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "dataset has %zu features but the network has %zu inputs", ds->n_features,
+                         net->widths[0]);
+    st = bmlp_source_from_dataset(ds, &src, err);
     if (st != BMLP_OK)
         return st;
     st = bmlp_stepper_init(&stepper, net, ds->n_samples < EVAL_BATCH ? ds->n_samples : EVAL_BATCH,
                            0, 0, BMLP_ISA_AUTO, err);
-    if (st != BMLP_OK)
-        return st;
-    bmlp_stepper_evaluate(&stepper, ds, NULL, ds->n_samples, loss, accuracy);
-    bmlp_stepper_free(&stepper);
-    return BMLP_OK;
+    if (st == BMLP_OK) {
+        bmlp_stepper_evaluate(&stepper, src, NULL, loss, accuracy);
+        bmlp_stepper_free(&stepper);
+    }
+    bmlp_source_free(src);
+    return st;
 }

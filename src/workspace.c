@@ -96,19 +96,19 @@ bmlp_status_t bmlp_workspace_view(const bmlp_workspace_t *ws, size_t k, bmlp_til
  * latency of a few hundred nanoseconds at a few nanoseconds per sample. */
 #define PREFETCH_AHEAD 16
 
-/* Asks for the cache lines of sample row of x ahead of their use. */
-static void prefetch_row(const float *x, size_t row, size_t d)
+/* Asks for the cache lines of the d features at x ahead of their use. */
+static void prefetch_row(const float *x, size_t d)
 {
-    const char *p = (const char *)(x + row * d);
-    const char *end = (const char *)(x + row * d + d);
+    const char *p = (const char *)x;
+    const char *end = (const char *)(x + d);
 
     for (; p < end; p += 64)
         __builtin_prefetch(p);
     __builtin_prefetch(end - 1);
 }
 
-void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x, const float *y,
-                    const size_t *rows, size_t n)
+void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x, size_t x_stride,
+                    const float *y, size_t y_stride, const size_t *rows, size_t n)
 {
     size_t d = net->widths[0];
     float *a0 = ws->a[0];
@@ -117,13 +117,13 @@ void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x,
      * requested early. */
     if (rows != NULL)
         for (size_t s = 0; s < n && s < PREFETCH_AHEAD; s++)
-            prefetch_row(x, rows[s], d);
+            prefetch_row(x + rows[s] * x_stride, d);
     for (size_t s = 0; s < n; s++) {
         size_t row = rows != NULL ? rows[s] : s;
-        const float *xs = x + row * d;
+        const float *xs = x + row * x_stride;
 
         if (rows != NULL && s + PREFETCH_AHEAD < n)
-            prefetch_row(x, rows[s + PREFETCH_AHEAD], d);
+            prefetch_row(x + rows[s + PREFETCH_AHEAD] * x_stride, d);
         if (net->mean != NULL) {
             for (size_t j = 0; j < d; j++)
                 a0[j * ws->ld + s] = (xs[j] - net->mean[j]) / net->std[j];
@@ -132,7 +132,7 @@ void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x,
                 a0[j * ws->ld + s] = xs[j];
         }
         if (y != NULL)
-            ws->y[s] = y[row];
+            ws->y[s] = y[row * y_stride];
     }
     ws->n = n;
 }

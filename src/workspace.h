@@ -23,10 +23,11 @@ struct bmlp_workspace {
 };
 
 /* Copies n samples into the input tile, transposing to feature-major and applying the network's
- * standardization when it has one. Sample s is x[rows[s] * d ...], or x[s * d ...] when rows is
- * NULL. Labels are copied into ws->y when y is not NULL. */
-void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x, const float *y,
-                    const size_t *rows, size_t n);
+ * standardization when it has one. Sample s has its features at x + r * x_stride and its label
+ * at y[r * y_stride], where r is rows[s], or s when rows is NULL. Labels are copied into ws->y
+ * when y is not NULL. */
+void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x, size_t x_stride,
+                    const float *y, size_t y_stride, const size_t *rows, size_t n);
 
 /* Forward pass over the n samples already in the input tile. */
 void bmlp_forward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws);

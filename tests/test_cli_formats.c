@@ -86,7 +86,11 @@ static void options_of_other_formats_rejected(void **state)
     assert_int_equal(cli_run("train --data " CSV_DIR "/basic_lf.csv --zero-based"), 2);
     cli_expect_output("--zero-based applies to LIBSVM files only");
     assert_int_equal(cli_run("train --data " NPY_DIR "/good_f4_v1.npy --features 2"), 2);
-    cli_expect_output("--features applies to LIBSVM files and synth:blobs only");
+    cli_expect_output("--features applies to LIBSVM files, synth:blobs and synth:teacher only");
+    assert_int_equal(cli_run("train --data " CSV_DIR "/basic_lf.csv --label-noise 0.1"), 2);
+    cli_expect_output("--label-noise applies to synth:teacher only");
+    assert_int_equal(cli_run("train --data synth:moons --teacher-hidden 4"), 2);
+    cli_expect_output("--teacher-hidden applies to synth:teacher only, not to synth:moons");
     assert_int_equal(
         cli_run("train --data " LIBSVM_DIR "/basic.svm --format csv --zero-based --quiet"), 2);
     cli_expect_output("is read as csv (by --format)");

@@ -61,6 +61,8 @@ static void gen_help_lists_options(void **state)
     cli_expect_output("--noise X");
     cli_expect_output("in feature units (default 0.1)");
     cli_expect_output("--seed S");
+    cli_expect_output("--teacher-hidden N");
+    cli_expect_output("--label-noise P");
     cli_expect_output("--out FILE");
     cli_expect_output("--format NAME");
     assert_int_equal(cli_run("--help"), 0);
@@ -129,6 +131,37 @@ static void gen_libsvm_equals_synth_fill(void **state)
     bmlp_dataset_free(&ds);
 }
 
+/* The teacher options reach the generator: the file equals bmlp_synth_fill with them. */
+static void gen_teacher_equals_synth_fill(void **state)
+{
+    bmlp_synth_options_t opt = synth_options(BMLP_SYNTH_TEACHER, 2000, 3, 0.2, 5);
+    char args[512], path[128];
+    bmlp_dataset_t ds;
+    bmlp_error_t err;
+
+    (void)state;
+    opt.teacher_hidden = 4;
+    opt.label_noise = 0.1;
+    snprintf(path, sizeof(path), "%s/teacher.npy", cli_tmpdir);
+    snprintf(args, sizeof(args),
+             "gen teacher --features 3 --teacher-hidden 4 --label-noise 0.1 --samples 2000 "
+             "--noise 0.2 --seed 5 --out %s",
+             path);
+    assert_int_equal(cli_run(args), 0);
+    cli_expect_output("samples: 2000\nfeatures: 3\n");
+    assert_int_equal(bmlp_npy_load(path, &ds, &err), BMLP_OK);
+    assert_equals_synth(&ds, &opt);
+    bmlp_dataset_free(&ds);
+
+    opt = synth_options(BMLP_SYNTH_SPIRAL, 500, 2, 0.1, 1);
+    snprintf(path, sizeof(path), "%s/spiral.npy", cli_tmpdir);
+    snprintf(args, sizeof(args), "gen spiral --samples 500 --out %s", path);
+    assert_int_equal(cli_run(args), 0);
+    assert_int_equal(bmlp_npy_load(path, &ds, &err), BMLP_OK);
+    assert_equals_synth(&ds, &opt);
+    bmlp_dataset_free(&ds);
+}
+
 /* --format overrides an extension that names no format, and the defaults (noise 0.1, seed 1)
  * are those of the synthetic sets of train. */
 static void gen_format_option_and_defaults(void **state)
@@ -180,7 +213,13 @@ static void gen_usage_errors_exit_2(void **state)
     assert_int_equal(cli_run("gen moons extra --samples 10 --out x.npy"), 2);
     cli_expect_output("unexpected argument 'extra'");
     assert_int_equal(cli_run("gen moons --features 3 --samples 10 --out x.npy"), 2);
-    cli_expect_output("--features applies to blobs only");
+    cli_expect_output("--features applies to blobs and teacher only");
+    assert_int_equal(cli_run("gen moons --teacher-hidden 4 --samples 10 --out x.npy"), 2);
+    cli_expect_output("--teacher-hidden applies to teacher only, not to moons");
+    assert_int_equal(cli_run("gen teacher --label-noise 0.7 --samples 10 --out x.npy"), 2);
+    cli_expect_output("--label-noise: 0.7 is out of range");
+    assert_int_equal(cli_run("gen teacher --teacher-hidden 0 --samples 10 --out x.npy"), 2);
+    cli_expect_output("--teacher-hidden: 0 is out of range");
     assert_int_equal(cli_run("gen moons --samples 0 --out x.npy"), 2);
     cli_expect_output("--samples: 0 is out of range");
     assert_int_equal(cli_run("gen moons --samples 10 --noise -1 --out x.npy"), 2);
@@ -314,6 +353,7 @@ int main(void)
         cmocka_unit_test(gen_npy_equals_synth_fill),
         cmocka_unit_test(gen_csv_equals_synth_fill),
         cmocka_unit_test(gen_libsvm_equals_synth_fill),
+        cmocka_unit_test(gen_teacher_equals_synth_fill),
         cmocka_unit_test(gen_format_option_and_defaults),
         cmocka_unit_test(gen_file_trains_like_synth),
         cmocka_unit_test(gen_usage_errors_exit_2),

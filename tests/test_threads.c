@@ -83,7 +83,7 @@ static void assert_same_run(const run_record_t *a, const run_record_t *b, size_t
 
 static void make_blobs(bmlp_dataset_t *ds, size_t n, size_t d)
 {
-    bmlp_synth_options_t synth = {BMLP_SYNTH_BLOBS, n, d, 2.0, 5};
+    bmlp_synth_options_t synth = {BMLP_SYNTH_BLOBS, n, d, 2.0, 5, 0, 0.0};
     bmlp_error_t err;
 
     assert_int_equal(bmlp_synth_generate(&synth, ds, &err), BMLP_OK);

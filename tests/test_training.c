@@ -37,7 +37,7 @@ static bmlp_train_result_t train_new(const bmlp_dataset_t *ds, const size_t *hid
 
 static void xor_reaches_97_percent(void **state)
 {
-    bmlp_synth_options_t synth = {BMLP_SYNTH_XOR, 4000, 2, 0.05, 7};
+    bmlp_synth_options_t synth = {BMLP_SYNTH_XOR, 4000, 2, 0.05, 7, 0, 0.0};
     bmlp_train_options_t opt;
     bmlp_dataset_t ds;
     bmlp_error_t err;
@@ -165,7 +165,7 @@ static void batch_larger_than_dataset(void **state)
 /* The same seed gives bitwise the same parameters and losses. */
 static void same_seed_same_model(void **state)
 {
-    bmlp_synth_options_t synth = {BMLP_SYNTH_MOONS, 1000, 2, 0.2, 3};
+    bmlp_synth_options_t synth = {BMLP_SYNTH_MOONS, 1000, 2, 0.2, 3, 0, 0.0};
     const size_t hidden[] = {8, 4};
     bmlp_train_options_t opt;
     bmlp_dataset_t ds;
@@ -276,7 +276,7 @@ static void synthetic_sample_depends_on_index_only(void **state)
 
     (void)state;
     for (size_t k = 0; k < 4; k++) {
-        bmlp_synth_options_t small = {kinds[k], 50, 5, 0.1, 9}, large = small;
+        bmlp_synth_options_t small = {kinds[k], 50, 5, 0.1, 9, 0, 0.0}, large = small;
         bmlp_dataset_t a, b;
         size_t ones = 0;
 

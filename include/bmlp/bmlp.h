@@ -8,6 +8,7 @@
 #include "bmlp/file.h"
 #include "bmlp/model.h"
 #include "bmlp/net.h"
+#include "bmlp/source.h"
 #include "bmlp/status.h"
 #include "bmlp/train.h"
 

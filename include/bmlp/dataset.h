@@ -98,29 +98,50 @@ bmlp_status_t bmlp_dataset_feature_stats(const bmlp_dataset_t *ds, const size_t 
 
 /* Synthetic generators. */
 typedef enum bmlp_synth_kind {
-    BMLP_SYNTH_XOR,    /* 2 features: class 1 where the signs of x0 and x1 differ */
-    BMLP_SYNTH_BLOBS,  /* any feature count: two Gaussian clusters at -1 and +1 on each axis */
-    BMLP_SYNTH_MOONS,  /* 2 features: two interleaved half circles */
-    BMLP_SYNTH_CIRCLES /* 2 features: an inner circle of radius 0.5 inside one of radius 1 */
+    BMLP_SYNTH_XOR,     /* 2 features: class 1 where the signs of x0 and x1 differ */
+    BMLP_SYNTH_BLOBS,   /* any feature count: two Gaussian clusters at -1 and +1 on each axis */
+    BMLP_SYNTH_MOONS,   /* 2 features: two interleaved half circles */
+    BMLP_SYNTH_CIRCLES, /* 2 features: an inner circle of radius 0.5 inside one of radius 1 */
+    BMLP_SYNTH_SPIRAL,  /* 2 features: two interleaved spiral arms, each the other turned by pi */
+    BMLP_SYNTH_TEACHER  /* any feature count: labels from a random one-hidden-layer network */
 } bmlp_synth_kind_t;
 
-/* Parameters of a synthetic dataset. */
+/* Default and largest width of the hidden layer of the synth:teacher network, and the largest
+ * number of its input weights (features x width). */
+#define BMLP_TEACHER_HIDDEN_DEFAULT 16
+#define BMLP_MAX_TEACHER_HIDDEN ((size_t)4096)
+#define BMLP_MAX_TEACHER_WEIGHTS ((size_t)1 << 24)
+
+/*
+ * Parameters of a synthetic dataset.
+ *
+ * synth:teacher draws every feature from the standard normal distribution and labels a sample
+ * with a network of n_features inputs, one hidden layer of teacher_hidden leaky-ReLU units
+ * (negative slope 1/8) and one output, whose weights are Gaussian draws from the seed. The
+ * output is thresholded at its median over the first samples of the set, so the classes are
+ * nearly balanced. Each label is then flipped with probability label_noise, and the features
+ * get the Gaussian noise last, so noise blurs the boundary without moving it.
+ */
 typedef struct bmlp_synth_options {
     bmlp_synth_kind_t kind;
     size_t n_samples;
-    size_t n_features; /* used by blobs only; the others always have 2 */
+    size_t n_features; /* used by blobs and teacher; the others always have 2 */
     double noise;      /* standard deviation of Gaussian noise added to each feature */
     uint64_t seed;
+    size_t teacher_hidden; /* teacher only: hidden units, 0 for BMLP_TEACHER_HIDDEN_DEFAULT */
+    double label_noise;    /* teacher only: probability in [0, 0.5] that a label is flipped */
 } bmlp_synth_options_t;
 
-/* Parses "xor", "blobs", "moons" or "circles". Returns 0 on success, -1 for an unknown name. */
+/* Parses "xor", "blobs", "moons", "circles", "spiral" or "teacher". Returns 0 on success, -1
+ * for an unknown name. */
 int bmlp_synth_kind_parse(const char *name, bmlp_synth_kind_t *kind);
 
 /* Returns the name of a generator ("xor", ...). */
 const char *bmlp_synth_kind_name(bmlp_synth_kind_t kind);
 
-/* Generates a synthetic dataset. Sample i depends only on (seed, i), so the same options give
- * the same data. Labels are balanced: even i is class 0, odd i is class 1. */
+/* Generates a synthetic dataset. Sample i depends only on the options other than n_samples and
+ * on i, so the same options give the same data. Labels are balanced: even i is class 0, odd i
+ * is class 1, except for synth:teacher, whose network decides them. */
 bmlp_status_t bmlp_synth_generate(const bmlp_synth_options_t *opt, bmlp_dataset_t *ds,
                                   bmlp_error_t *err);
 
@@ -128,8 +149,12 @@ bmlp_status_t bmlp_synth_generate(const bmlp_synth_options_t *opt, bmlp_dataset_
 size_t bmlp_synth_num_features(const bmlp_synth_options_t *opt);
 
 /* Writes samples first .. first + count - 1 of the set that opt describes into x (row-major,
- * count x bmlp_synth_num_features(opt)) and y, without allocating, so that a set of any size
- * can be produced in pieces. opt->n_samples is not used. */
+ * count x bmlp_synth_num_features(opt)) and y, so that a set of any size can be produced in
+ * pieces. opt->n_samples is not used. Only synth:teacher allocates: it builds its network on
+ * every call, which costs about as much as making up to 2047 of its samples, so call it for
+ * large pieces. That build can fail with BMLP_ERR_NO_MEMORY, and it picks its vector
+ * instructions as bmlp_train does, so a BMLP_ISA variable that names an unknown or unavailable
+ * instruction set fails here too. */
 bmlp_status_t bmlp_synth_fill(const bmlp_synth_options_t *opt, uint64_t first, size_t count,
                               float *x, float *y, bmlp_error_t *err);
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "bmlp/bmlp.h"
+#include "bmlp/source.h"
 
 /* Exit statuses of the command. */
 enum {
@@ -41,9 +42,10 @@ typedef struct cli_data_options {
     bmlp_csv_options_t csv;
     bmlp_libsvm_options_t libsvm; /* n_features is set from --features when the file is read */
     bmlp_synth_options_t synth;
-    const char *csv_option; /* the last CSV-only option given, NULL if none */
-    int zero_based_given;   /* --zero-based was given */
-    int features_given;     /* --features was given; its value is in synth.n_features */
+    const char *csv_option;     /* the last CSV-only option given, NULL if none */
+    int zero_based_given;       /* --zero-based was given */
+    int features_given;         /* --features was given; its value is in synth.n_features */
+    const char *teacher_option; /* the last synth:teacher-only option given, NULL if none */
 } cli_data_options_t;
 
 void cli_data_options_default(cli_data_options_t *opt);
@@ -63,7 +65,9 @@ enum {
     CLI_OPT_FEATURES,
     CLI_OPT_NOISE,
     CLI_OPT_DATA_SEED,
-    CLI_OPT_ZERO_BASED
+    CLI_OPT_ZERO_BASED,
+    CLI_OPT_TEACHER_HIDDEN,
+    CLI_OPT_LABEL_NOISE
 };
 
 /* The long options of the shared data options, for a getopt_long table. */
@@ -77,6 +81,8 @@ enum {
         {"features", required_argument, NULL, CLI_OPT_FEATURES},                                   \
         {"noise", required_argument, NULL, CLI_OPT_NOISE},                                         \
         {"data-seed", required_argument, NULL, CLI_OPT_DATA_SEED},                                 \
+        {"teacher-hidden", required_argument, NULL, CLI_OPT_TEACHER_HIDDEN},                       \
+        {"label-noise", required_argument, NULL, CLI_OPT_LABEL_NOISE},                             \
     {                                                                                              \
         "zero-based", no_argument, NULL, CLI_OPT_ZERO_BASED                                        \
     }
@@ -96,6 +102,16 @@ const char *cli_format_name(bmlp_file_format_t format);
  * after checking that every format-specific option given applies to that format. Fills err and
  * returns its status on failure. */
 bmlp_status_t cli_load_file(const cli_data_options_t *data, bmlp_dataset_t *ds, bmlp_error_t *err);
+
+/* Opens the data file as a training source: an NPY file mapped in place, any other format
+ * loaded into ds (which must then outlive *src and be freed by the caller). */
+bmlp_status_t cli_open_file_source(const cli_data_options_t *data, bmlp_source_t **src,
+                                   bmlp_dataset_t *ds, bmlp_error_t *err);
+
+/* Opens the training data that data describes, printing any error: a synthetic set that is
+ * generated while it trains, or a file as cli_open_file_source opens it. */
+bmlp_status_t cli_open_source(const char *cmd, const cli_data_options_t *data, bmlp_source_t **src,
+                              bmlp_dataset_t *ds);
 
 /* Help text of the shared data options. */
 extern const char cli_data_help[];

@@ -11,18 +11,23 @@
 static const char gen_help[] =
     "Usage: bmlp gen NAME --samples N --out FILE [OPTIONS]\n"
     "\n"
-    "Writes the synthetic set NAME (xor, blobs, moons or circles) to FILE, the same samples\n"
-    "that 'bmlp train --data synth:NAME' trains on with the same --samples, --features,\n"
-    "--noise and seed. The samples are generated in pieces, so memory use does not grow\n"
-    "with N. FILE is written under a temporary name and renamed into place once complete.\n"
-    "While the write runs for more than a moment, a percentage is shown on standard error\n"
-    "when it is a terminal. Prints the samples, features, format and file as 'key: value'\n"
-    "lines.\n"
+    "Writes the synthetic set NAME (xor, blobs, moons, circles, spiral or teacher) to FILE,\n"
+    "the same samples that 'bmlp train --data synth:NAME' trains on with the same --samples,\n"
+    "--features, --noise, --teacher-hidden, --label-noise and seed. The samples are generated\n"
+    "in pieces, so memory use does not grow with N. FILE is written under a temporary name\n"
+    "and renamed into place once complete. While the write runs for more than a moment, a\n"
+    "percentage is shown on standard error when it is a terminal. Prints the samples,\n"
+    "features, format and file as 'key: value' lines.\n"
     "\n"
     "  --samples N      samples to write, 1 to 17179869184 (required)\n"
-    "  --features D     features of blobs (default 2); the other sets always have 2\n"
+    "  --features D     features of blobs and teacher (default 2); the other sets always\n"
+    "                   have 2\n"
     "  --noise X        standard deviation of the Gaussian noise added to each feature,\n"
     "                   in feature units (default 0.1)\n"
+    "  --teacher-hidden N\n"
+    "                   hidden units of the random network that labels teacher, 1 to 4096\n"
+    "                   (default 16)\n"
+    "  --label-noise P  probability that a teacher label is flipped, 0 to 0.5 (default 0)\n"
     "  --seed S         seed of the generator; sample i depends only on S and i\n"
     "                   (default 1, as --data-seed of train)\n"
     "  --out FILE       file to write (required)\n"
@@ -34,7 +39,16 @@ static const char gen_help[] =
     "rows are the features and then the label, with 9 significant digits, which float32\n"
     "values survive exactly; libsvm lines are '+1' or '-1' and 1-based index:value pairs.\n";
 
-enum { OPT_SAMPLES = 1, OPT_FEATURES, OPT_NOISE, OPT_SEED, OPT_OUT, OPT_FORMAT };
+enum {
+    OPT_SAMPLES = 1,
+    OPT_FEATURES,
+    OPT_NOISE,
+    OPT_SEED,
+    OPT_OUT,
+    OPT_FORMAT,
+    OPT_TEACHER_HIDDEN,
+    OPT_LABEL_NOISE
+};
 
 static const struct option gen_options[] = {
     {"samples", required_argument, NULL, OPT_SAMPLES},
@@ -43,6 +57,8 @@ static const struct option gen_options[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"out", required_argument, NULL, OPT_OUT},
     {"format", required_argument, NULL, OPT_FORMAT},
+    {"teacher-hidden", required_argument, NULL, OPT_TEACHER_HIDDEN},
+    {"label-noise", required_argument, NULL, OPT_LABEL_NOISE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -52,6 +68,7 @@ typedef struct gen_args {
     bmlp_synth_options_t synth;
     int samples_given;
     int features_given;
+    const char *teacher_option; /* the last teacher-only option given, NULL if none */
     const char *out;
     int format; /* a bmlp_file_format_t, or -1 to go by the extension of out */
 } gen_args_t;
@@ -108,6 +125,13 @@ static int gen_option(int opt, const char *arg, gen_args_t *a)
         return cli_parse_double("gen", "noise", arg, 0.0, 1e6, &a->synth.noise);
     case OPT_SEED:
         return cli_parse_u64("gen", "seed", arg, &a->synth.seed);
+    case OPT_TEACHER_HIDDEN:
+        a->teacher_option = "--teacher-hidden";
+        return cli_parse_size("gen", "teacher-hidden", arg, 1, BMLP_MAX_TEACHER_HIDDEN,
+                              &a->synth.teacher_hidden);
+    case OPT_LABEL_NOISE:
+        a->teacher_option = "--label-noise";
+        return cli_parse_double("gen", "label-noise", arg, 0.0, 0.5, &a->synth.label_noise);
     case OPT_OUT:
         a->out = arg;
         return 0;
@@ -126,17 +150,26 @@ static int gen_option(int opt, const char *arg, gen_args_t *a)
 static int check_gen_args(int argc, char **argv, gen_args_t *a)
 {
     if (optind >= argc)
-        return cli_usage_error("gen", "missing the set NAME (xor, blobs, moons or circles)"), -1;
+        return cli_usage_error("gen", "missing the set NAME (xor, blobs, moons, circles, spiral "
+                                      "or teacher)"),
+               -1;
     if (optind + 1 < argc)
         return cli_usage_error("gen", "unexpected argument '%s'", argv[optind + 1]), -1;
     if (bmlp_synth_kind_parse(argv[optind], &a->synth.kind) != 0)
         return cli_usage_error("gen",
-                               "unknown synthetic set '%s' (expected xor, blobs, moons "
-                               "or circles)",
+                               "unknown synthetic set '%s' (expected xor, blobs, moons, "
+                               "circles, spiral or teacher)",
                                argv[optind]),
                -1;
-    if (a->features_given && a->synth.kind != BMLP_SYNTH_BLOBS)
-        return cli_usage_error("gen", "--features applies to blobs only; %s always has 2",
+    if (a->features_given && a->synth.kind != BMLP_SYNTH_BLOBS &&
+        a->synth.kind != BMLP_SYNTH_TEACHER)
+        return cli_usage_error("gen",
+                               "--features applies to blobs and teacher only; %s always "
+                               "has 2",
+                               argv[optind]),
+               -1;
+    if (a->teacher_option != NULL && a->synth.kind != BMLP_SYNTH_TEACHER)
+        return cli_usage_error("gen", "%s applies to teacher only, not to %s", a->teacher_option,
                                argv[optind]),
                -1;
     if (!a->samples_given)

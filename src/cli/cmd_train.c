@@ -195,15 +195,15 @@ static void print_layers(const bmlp_net_t *net)
     printf("\n");
 }
 
-static void print_config(const train_args_t *a, const bmlp_net_t *net, const bmlp_dataset_t *ds,
+static void print_config(const train_args_t *a, const bmlp_net_t *net, const bmlp_source_t *src,
                          bmlp_isa_t isa)
 {
     size_t n_train, n_val;
 
-    bmlp_train_split_sizes(ds->n_samples, a->train.val_split, &n_train, &n_val);
+    bmlp_train_split_sizes(bmlp_source_num_samples(src), a->train.val_split, &n_train, &n_val);
     printf("data: %s\n", a->data.source);
-    printf("samples: %zu\n", ds->n_samples);
-    printf("features: %zu\n", ds->n_features);
+    printf("samples: %zu\n", bmlp_source_num_samples(src));
+    printf("features: %zu\n", bmlp_source_num_features(src));
     print_layers(net);
     printf("parameters: %zu\n", bmlp_net_num_params(net));
     printf("train_samples: %zu\n", n_train);
@@ -248,7 +248,7 @@ static void print_result(const bmlp_train_result_t *r)
 }
 
 /* Builds the network, trains it and saves it; returns the exit status. */
-static int run_training(train_args_t *a, const bmlp_dataset_t *ds)
+static int run_training(train_args_t *a, const bmlp_source_t *src)
 {
     bmlp_net_t *net = NULL;
     bmlp_train_result_t result;
@@ -259,16 +259,16 @@ static int run_training(train_args_t *a, const bmlp_dataset_t *ds)
     bmlp_error_clear(&err);
     st = bmlp_isa_resolve(a->train.isa, &isa, &err);
     if (st == BMLP_OK)
-        st = bmlp_net_create(ds->n_features, a->hidden, a->num_hidden, &net, &err);
+        st = bmlp_net_create(bmlp_source_num_features(src), a->hidden, a->num_hidden, &net, &err);
     if (st != BMLP_OK) {
         cli_print_error("train", &err);
         return cli_input_exit_status(st);
     }
     if (!a->quiet) {
-        print_config(a, net, ds, isa);
+        print_config(a, net, src, isa);
         a->train.on_epoch = print_epoch;
     }
-    st = bmlp_train(net, ds, &a->train, &result, &err);
+    st = bmlp_train_source(net, src, &a->train, &result, &err);
     if (st == BMLP_OK && a->out != NULL)
         st = bmlp_model_save(net, a->out, &err);
     if (st != BMLP_OK) {
@@ -287,16 +287,18 @@ int cmd_train(int argc, char **argv)
 {
     train_args_t args;
     bmlp_dataset_t ds;
+    bmlp_source_t *src;
     bmlp_status_t st;
     int rc;
 
     rc = parse_train_args(argc, argv, &args);
     if (rc != 0)
         return rc > 0 ? EXIT_OK : EXIT_USAGE;
-    st = cli_load_data("train", &args.data, &ds);
+    st = cli_open_source("train", &args.data, &src, &ds);
     if (st != BMLP_OK)
         return cli_input_exit_status(st);
-    rc = run_training(&args, &ds);
+    rc = run_training(&args, src);
+    bmlp_source_free(src);
     bmlp_dataset_free(&ds);
     return rc;
 }

@@ -85,10 +85,34 @@ static bmlp_status_t check_format_options(const cli_data_options_t *data, bmlp_f
                             data->source, name, chosen_by);
     if (data->features_given && format != BMLP_FORMAT_LIBSVM)
         return option_error(err,
-                            "--features applies to LIBSVM files and synth:blobs only, and %s is "
-                            "read as %s (by %s)",
+                            "--features applies to LIBSVM files, synth:blobs and synth:teacher "
+                            "only, and %s is read as %s (by %s)",
                             data->source, name, chosen_by);
+    if (data->teacher_option != NULL)
+        return option_error(err, "%s applies to synth:teacher only, and %s is a %s file",
+                            data->teacher_option, data->source, name);
     return BMLP_OK;
+}
+
+bmlp_status_t cli_open_file_source(const cli_data_options_t *data, bmlp_source_t **src,
+                                   bmlp_dataset_t *ds, bmlp_error_t *err)
+{
+    bmlp_file_format_t format = data->format >= 0 ? (bmlp_file_format_t)data->format
+                                                  : cli_format_from_path(data->source);
+    bmlp_status_t st;
+
+    *src = NULL;
+    memset(ds, 0, sizeof(*ds));
+    if (format == BMLP_FORMAT_NPY) {
+        st = check_format_options(data, format, err);
+        return st == BMLP_OK ? bmlp_source_open_npy(data->source, src, err) : st;
+    }
+    st = cli_load_file(data, ds, err);
+    if (st == BMLP_OK)
+        st = bmlp_source_from_dataset(ds, src, err);
+    if (st != BMLP_OK)
+        bmlp_dataset_free(ds);
+    return st;
 }
 
 bmlp_status_t cli_load_file(const cli_data_options_t *data, bmlp_dataset_t *ds, bmlp_error_t *err)

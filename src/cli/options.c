@@ -116,7 +116,7 @@ int cli_parse_hidden(const char *cmd, const char *text, size_t *widths, size_t *
 const char cli_data_help[] =
     "Data:\n"
     "  --data PATH|synth:NAME  data file, or a synthetic set: synth:xor, synth:blobs,\n"
-    "                          synth:moons, synth:circles\n"
+    "                          synth:moons, synth:circles, synth:spiral, synth:teacher\n"
     "  --format NAME           file format: csv, libsvm or npy (default: npy for a .npy\n"
     "                          file, libsvm for .svm or .libsvm, csv for any other)\n"
     "\n"
@@ -135,10 +135,15 @@ const char cli_data_help[] =
     "\n"
     "Synthetic sets:\n"
     "  --samples N             synthetic samples to generate (default 4000)\n"
-    "  --features D            features of synth:blobs (default 2; the others have 2)\n"
+    "  --features D            features of synth:blobs and synth:teacher (default 2; the\n"
+    "                          others have 2)\n"
     "  --noise X               standard deviation of the noise added to each synthetic\n"
     "                          feature, in feature units (default 0.1)\n"
-    "  --data-seed S           seed of the synthetic generator (default 1)\n";
+    "  --data-seed S           seed of the synthetic generator (default 1)\n"
+    "  --teacher-hidden N      hidden units of the random network that labels synth:teacher,\n"
+    "                          1 to 4096 (default 16)\n"
+    "  --label-noise P         probability that a synth:teacher label is flipped, 0 to 0.5\n"
+    "                          (default 0)\n";
 
 void cli_data_options_default(cli_data_options_t *opt)
 {
@@ -196,6 +201,17 @@ int cli_data_option(const char *cmd, int opt, const char *arg, cli_data_options_
         return cli_parse_double(cmd, "noise", arg, 0.0, 1e6, &data->synth.noise) ? -1 : 1;
     case CLI_OPT_DATA_SEED:
         return cli_parse_u64(cmd, "data-seed", arg, &data->synth.seed) ? -1 : 1;
+    case CLI_OPT_TEACHER_HIDDEN:
+        data->teacher_option = "--teacher-hidden";
+        if (cli_parse_size(cmd, "teacher-hidden", arg, 1, BMLP_MAX_TEACHER_HIDDEN,
+                           &data->synth.teacher_hidden) != 0)
+            return -1;
+        return 1;
+    case CLI_OPT_LABEL_NOISE:
+        data->teacher_option = "--label-noise";
+        if (cli_parse_double(cmd, "label-noise", arg, 0.0, 0.5, &data->synth.label_noise) != 0)
+            return -1;
+        return 1;
     default:
         return 0;
     }
@@ -227,6 +243,50 @@ int cli_exit_status(bmlp_status_t status)
     }
 }
 
+/* Parses the generator name of "synth:NAME" into synth, printing an error for an unknown one
+ * or for a synth:teacher option given with another set. */
+static bmlp_status_t parse_synth_source(const char *cmd, const cli_data_options_t *data,
+                                        bmlp_synth_options_t *synth)
+{
+    *synth = data->synth;
+    if (bmlp_synth_kind_parse(data->source + 6, &synth->kind) != 0) {
+        cli_usage_error(cmd,
+                        "--data: unknown synthetic set '%s' (expected synth:xor, "
+                        "synth:blobs, synth:moons, synth:circles, synth:spiral or "
+                        "synth:teacher)",
+                        data->source);
+        return BMLP_ERR_INVALID_ARGUMENT;
+    }
+    if (data->teacher_option != NULL && synth->kind != BMLP_SYNTH_TEACHER) {
+        cli_usage_error(cmd, "%s applies to synth:teacher only, not to %s", data->teacher_option,
+                        data->source);
+        return BMLP_ERR_INVALID_ARGUMENT;
+    }
+    return BMLP_OK;
+}
+
+bmlp_status_t cli_open_source(const char *cmd, const cli_data_options_t *data, bmlp_source_t **src,
+                              bmlp_dataset_t *ds)
+{
+    bmlp_synth_options_t synth;
+    bmlp_error_t err;
+    bmlp_status_t st;
+
+    bmlp_error_clear(&err);
+    memset(ds, 0, sizeof(*ds));
+    if (strncmp(data->source, "synth:", 6) == 0) {
+        st = parse_synth_source(cmd, data, &synth);
+        if (st != BMLP_OK)
+            return st;
+        st = bmlp_source_synthetic(&synth, src, &err);
+    } else {
+        st = cli_open_file_source(data, src, ds, &err);
+    }
+    if (st != BMLP_OK)
+        cli_print_error(cmd, &err);
+    return st;
+}
+
 bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bmlp_dataset_t *ds)
 {
     bmlp_error_t err;
@@ -234,14 +294,10 @@ bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bml
 
     bmlp_error_clear(&err);
     if (strncmp(data->source, "synth:", 6) == 0) {
-        bmlp_synth_options_t synth = data->synth;
-        if (bmlp_synth_kind_parse(data->source + 6, &synth.kind) != 0) {
-            cli_usage_error(cmd,
-                            "--data: unknown synthetic set '%s' (expected synth:xor, "
-                            "synth:blobs, synth:moons or synth:circles)",
-                            data->source);
-            return BMLP_ERR_INVALID_ARGUMENT;
-        }
+        bmlp_synth_options_t synth;
+        st = parse_synth_source(cmd, data, &synth);
+        if (st != BMLP_OK)
+            return st;
         st = bmlp_synth_generate(&synth, ds, &err);
     } else {
         st = cli_load_file(data, ds, &err);

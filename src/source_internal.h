@@ -1,0 +1,63 @@
+/* The layout of bmlp_source_t and the sample order of a training run; internal to the
+ * library. */
+#ifndef BMLP_SRC_SOURCE_INTERNAL_H
+#define BMLP_SRC_SOURCE_INTERNAL_H
+
+#include <stddef.h>
+
+#include "bmlp/source.h"
+#include "npy.h"
+#include "permute.h"
+#include "synth.h"
+
+struct bmlp_source {
+    size_t n_samples;
+    size_t n_features;
+    int in_memory; /* nonzero: cheap to read whole, so statistics use every training sample */
+
+    /* A float32 table, in memory or mapped: sample i has features x[i * x_stride + j] and
+     * label y[i * y_stride]. x is NULL for sources that make their samples on demand. */
+    const float *x;
+    size_t x_stride;
+    const float *y;
+    size_t y_stride;
+
+    int synthetic; /* nonzero: samples come from gen */
+    bmlp_synth_gen_t gen;
+    int mapped; /* nonzero: map is an NPY file, read row by row when x is NULL */
+    bmlp_npy_map_t map;
+    char *path; /* of the mapped file */
+};
+
+/* Writes samples idx[0 .. n) of a source without a table row-major into x (n x n_features)
+ * and y. */
+void bmlp_source_read(const bmlp_source_t *src, const size_t *idx, size_t n, float *x, float *y);
+
+/*
+ * Which sample each position of an epoch's training order and of the validation split reads.
+ * Training position q reads split(epoch(q)) and validation position v reads split(n_train + v).
+ * Both are seeded permutations computed per sample, so no memory grows with the sample count.
+ */
+typedef struct bmlp_order {
+    size_t n_train;
+    size_t n_val;
+    int use_split; /* nonzero: split is a permutation, otherwise the identity */
+    bmlp_permutation_t split;
+    int use_epoch; /* nonzero: epoch is a permutation, otherwise the identity */
+    bmlp_permutation_t epoch;
+} bmlp_order_t;
+
+static inline size_t bmlp_order_train(const bmlp_order_t *o, size_t q)
+{
+    if (o->use_epoch)
+        q = (size_t)bmlp_permutation_apply(&o->epoch, q);
+    return o->use_split ? (size_t)bmlp_permutation_apply(&o->split, q) : q;
+}
+
+static inline size_t bmlp_order_val(const bmlp_order_t *o, size_t v)
+{
+    return o->use_split ? (size_t)bmlp_permutation_apply(&o->split, o->n_train + v)
+                        : o->n_train + v;
+}
+
+#endif /* BMLP_SRC_SOURCE_INTERNAL_H */

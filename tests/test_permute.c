@@ -1,0 +1,228 @@
+/* Seeded per-element permutations: bijection on every small n and several large ones, the
+ * inverse, dependence on seed and stream only, and rough uniformity over seeds. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "permute.h"
+
+static const uint64_t seeds[] = {1, 0x9E3779B97F4A7C15ull};
+
+/* Checks that p maps [0, n) onto [0, n), each value once, and that invert undoes apply. Uses
+ * seen, a zeroed bitmap of at least n bits, and leaves it dirty. Returns 1 on success. */
+static int check_bijection(const bmlp_permutation_t *p, unsigned char *seen)
+{
+    for (uint64_t i = 0; i < p->n; i++) {
+        uint64_t x = bmlp_permutation_apply(p, i);
+
+        if (x >= p->n) {
+            fprintf(stderr, "n %llu: apply(%llu) = %llu is out of range\n",
+                    (unsigned long long)p->n, (unsigned long long)i, (unsigned long long)x);
+            return 0;
+        }
+        if (seen[x / 8] & (1u << (x % 8))) {
+            fprintf(stderr, "n %llu: value %llu is hit twice\n", (unsigned long long)p->n,
+                    (unsigned long long)x);
+            return 0;
+        }
+        seen[x / 8] |= (unsigned char)(1u << (x % 8));
+        if (bmlp_permutation_invert(p, x) != i) {
+            fprintf(stderr, "n %llu: invert(apply(%llu)) = %llu\n", (unsigned long long)p->n,
+                    (unsigned long long)i, (unsigned long long)bmlp_permutation_invert(p, x));
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void bijection_every_n_to_3000(void **state)
+{
+    unsigned char seen[3000 / 8 + 1];
+
+    (void)state;
+    for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+        for (uint64_t n = 1; n <= 3000; n++) {
+            bmlp_permutation_t p;
+
+            bmlp_permutation_init(&p, n, seeds[s], 7);
+            memset(seen, 0, sizeof(seen));
+            assert_true(check_bijection(&p, seen));
+        }
+    }
+}
+
+static void bijection_large_n(void **state)
+{
+    const uint64_t sizes[] = {(uint64_t)1 << 20, ((uint64_t)1 << 20) + 1, 1000003,
+                              3 * ((uint64_t)1 << 21) - 1};
+    unsigned char *seen = malloc(3 * ((size_t)1 << 21) / 8 + 1);
+
+    (void)state;
+    assert_non_null(seen);
+    for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+        for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+            bmlp_permutation_t p;
+
+            bmlp_permutation_init(&p, sizes[k], seeds[s], 3);
+            memset(seen, 0, sizes[k] / 8 + 1);
+            assert_true(check_bijection(&p, seen));
+        }
+    }
+    free(seen);
+}
+
+/* The domain is 2h bits, the smallest even count of at least 2 with 2^(2h) >= n. */
+static void domain_smallest_even_bits(void **state)
+{
+    const struct {
+        uint64_t n;
+        unsigned half_bits;
+    } cases[] = {
+        {1, 1},
+        {2, 1},
+        {4, 1},
+        {5, 2},
+        {16, 2},
+        {17, 3},
+        {64, 3},
+        {65, 4},
+        {(uint64_t)1 << 20, 10},
+        {((uint64_t)1 << 20) + 1, 11},
+        {BMLP_PERMUTATION_MAX_N, 31},
+    };
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        bmlp_permutation_t p;
+
+        bmlp_permutation_init(&p, cases[k].n, 1, 1);
+        assert_int_equal(p.half_bits, cases[k].half_bits);
+        assert_int_equal(p.half_mask, ((uint64_t)1 << cases[k].half_bits) - 1);
+    }
+}
+
+/* At n = 2^62 the walk stays within 62 bits, and invert still undoes apply. */
+static void largest_n_round_trips(void **state)
+{
+    const uint64_t n = BMLP_PERMUTATION_MAX_N;
+    const uint64_t positions[] = {0, 1, 12345, n / 2, n - 2, n - 1};
+    bmlp_permutation_t p;
+
+    (void)state;
+    bmlp_permutation_init(&p, n, 5, 2);
+    for (size_t k = 0; k < sizeof(positions) / sizeof(positions[0]); k++) {
+        uint64_t x = bmlp_permutation_apply(&p, positions[k]);
+
+        assert_true(x < n);
+        assert_int_equal(bmlp_permutation_invert(&p, x), positions[k]);
+    }
+}
+
+/* Returns the number of positions of [0, n) where a and b differ. */
+static uint64_t count_differences(const bmlp_permutation_t *a, const bmlp_permutation_t *b)
+{
+    uint64_t differ = 0;
+
+    for (uint64_t i = 0; i < a->n; i++)
+        differ += bmlp_permutation_apply(a, i) != bmlp_permutation_apply(b, i);
+    return differ;
+}
+
+static void seed_and_stream_change_order(void **state)
+{
+    const uint64_t sizes[] = {8, 9, 100, 1000, 65537};
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        bmlp_permutation_t base, other_seed, other_stream;
+
+        bmlp_permutation_init(&base, sizes[k], 11, 1);
+        bmlp_permutation_init(&other_seed, sizes[k], 12, 1);
+        bmlp_permutation_init(&other_stream, sizes[k], 11, 2);
+        assert_true(count_differences(&base, &other_seed) > 0);
+        assert_true(count_differences(&base, &other_stream) > 0);
+    }
+}
+
+static void same_arguments_same_permutation(void **state)
+{
+    const uint64_t sizes[] = {1, 2, 3, 10, 1000, 1000003};
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        bmlp_permutation_t a, b;
+
+        bmlp_permutation_init(&a, sizes[k], 77, 9);
+        bmlp_permutation_init(&b, sizes[k], 77, 9);
+        assert_memory_equal(a.keys, b.keys, sizeof(a.keys));
+        assert_int_equal(count_differences(&a, &b), 0);
+    }
+}
+
+/* Over 2000 seeds, the position of element 0 in a permutation of 10 takes every value about
+ * 200 times. The seeds are fixed, so the counts are the same on every run. */
+static void position_of_zero_near_uniform(void **state)
+{
+    unsigned counts[10] = {0};
+
+    (void)state;
+    for (uint64_t seed = 0; seed < 2000; seed++) {
+        bmlp_permutation_t p;
+
+        bmlp_permutation_init(&p, 10, seed, 1);
+        counts[bmlp_permutation_invert(&p, 0)]++;
+    }
+    for (size_t v = 0; v < 10; v++) {
+        if (counts[v] < 100)
+            fprintf(stderr, "element 0 at position %zu for %u of 2000 seeds\n", v, counts[v]);
+        assert_true(counts[v] >= 100);
+    }
+}
+
+/* A random permutation of 2^20 has about one fixed point and about two positions i where
+ * apply(i + 1) and apply(i) are neighbors; 16 of either would be implausible. */
+static void large_permutation_scatters(void **state)
+{
+    const uint64_t n = (uint64_t)1 << 20;
+    bmlp_permutation_t p;
+    uint64_t fixed = 0, neighbors = 0;
+
+    (void)state;
+    bmlp_permutation_init(&p, n, 2024, 1);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t x = bmlp_permutation_apply(&p, i);
+
+        fixed += x == i;
+        if (i + 1 < n) {
+            uint64_t next = bmlp_permutation_apply(&p, i + 1);
+            neighbors += next == x + 1 || x == next + 1;
+        }
+    }
+    fprintf(stderr, "n 2^20: %llu fixed points, %llu neighboring pairs\n",
+            (unsigned long long)fixed, (unsigned long long)neighbors);
+    assert_true(fixed < 16);
+    assert_true(neighbors < 16);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bijection_every_n_to_3000),
+        cmocka_unit_test(bijection_large_n),
+        cmocka_unit_test(domain_smallest_even_bits),
+        cmocka_unit_test(largest_n_round_trips),
+        cmocka_unit_test(seed_and_stream_change_order),
+        cmocka_unit_test(same_arguments_same_permutation),
+        cmocka_unit_test(position_of_zero_near_uniform),
+        cmocka_unit_test(large_permutation_scatters),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
