@@ -4,7 +4,8 @@
 #   M: 32-256-1 on 262,144 samples, batch 256
 #   D: 64-256-256-1 on 131,072 samples, batch 256
 # Strong scaling keeps the samples fixed; weak scaling multiplies them by the thread count.
-# Each point trains with exactly that many threads (--exact-threads) on synthetic blobs and
+# Each point trains with exactly that many threads (--exact-threads) on synthetic blobs, written
+# once to an NPY file in the output directory so that generating them is not timed, and
 # records the median samples/s of its epochs. The script writes scaling.csv and scaling.png
 # (gnuplot) into the output directory, prints the parallel efficiency of every point, and
 # checks that every strong-scaling point of a workload saved a model file identical to the one
@@ -45,13 +46,34 @@ if ! command -v gnuplot >/dev/null; then
 fi
 mkdir -p "$out"
 
-# Arguments of bmlp train for a workload, without the sample count.
+# Arguments of bmlp train for a workload, without the data.
 workload_args() {
   case "$1" in
-    S) echo "--data synth:blobs --features 2 --hidden 2 --batch 4096" ;;
-    M) echo "--data synth:blobs --features 32 --hidden 256 --batch 256" ;;
-    D) echo "--data synth:blobs --features 64 --hidden 256,256 --batch 256" ;;
+    S) echo "--hidden 2 --batch 4096" ;;
+    M) echo "--hidden 256 --batch 256" ;;
+    D) echo "--hidden 256,256 --batch 256" ;;
   esac
+}
+
+workload_features() {
+  case "$1" in
+    S) echo 2 ;;
+    M) echo 32 ;;
+    D) echo 64 ;;
+  esac
+}
+
+# Prints the path of an NPY file of the workload's blobs with the given sample count, writing
+# it first when it is not there yet.
+data_file() {
+  local workload=$1 samples=$2
+  local path="$out/$workload-$samples.npy"
+
+  if [ ! -s "$path" ]; then
+    "$bmlp" gen blobs --features "$(workload_features "$workload")" --samples "$samples" \
+      --noise 2 --seed 1 --out "$path" >/dev/null
+  fi
+  echo "$path"
 }
 
 workload_samples() {
@@ -65,9 +87,12 @@ workload_samples() {
 # Trains one point and prints its median samples/s; saves the model to $4.
 run_point() {
   local workload=$1 threads=$2 samples=$3 model=$4
+  local data
+
+  data=$(data_file "$workload" "$samples")
   # shellcheck disable=SC2046
-  "$bmlp" train $(workload_args "$workload") --samples "$samples" --epochs "$epochs" \
-    --lr 0.01 --noise 2 --val-split 0 --no-standardize --threads "$threads" --exact-threads \
+  "$bmlp" train --data "$data" $(workload_args "$workload") --epochs "$epochs" \
+    --lr 0.01 --val-split 0 --no-standardize --threads "$threads" --exact-threads \
     --out "$model" |
     awk '/^ +[0-9]+ / { print $NF }' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
