@@ -60,11 +60,22 @@ typedef struct bmlp_kernels {
     /* x *= alpha over n floats. */
     void (*scale)(size_t n, float alpha, float *x);
 
+    /* The end of a training step over len parameters: sums count gradient slots (slot c at
+     * slots + c * stride) pairwise, in the order that halving gives (slot i += slot i + s for
+     * s = 1, 2, 4, ...), stores the sum times scale in grad, then params += -learning_rate *
+     * grad. count is 1 to BMLP_MAX_SLOTS. One pass over the slots instead of one per add. */
+    void (*reduce_update)(size_t count, size_t len, const float *restrict slots, size_t stride,
+                          float scale, float learning_rate, float *restrict grad,
+                          float *restrict params);
+
     /* Runs rounds of independent multiply-adds on registers only, enough chains to keep every
      * multiply-add unit busy, and returns the floating-point operations done (2 per
      * multiply-add): timing it measures the machine's peak for this instruction set. */
     double (*fma_probe)(size_t rounds);
 } bmlp_kernels_t;
+
+/* Most gradient slots that reduce_update sums. */
+#define BMLP_MAX_SLOTS 64
 
 extern const bmlp_kernels_t bmlp_kernels_scalar;
 extern const bmlp_kernels_t bmlp_kernels_avx2;

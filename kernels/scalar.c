@@ -136,6 +136,23 @@ static void scale_scalar(size_t n, float alpha, float *x)
         x[i] *= alpha;
 }
 
+static void reduce_update_scalar(size_t count, size_t len, const float *restrict slots,
+                                 size_t stride, float scale, float learning_rate,
+                                 float *restrict grad, float *restrict params)
+{
+    float v[BMLP_MAX_SLOTS];
+
+    for (size_t i = 0; i < len; i++) {
+        for (size_t c = 0; c < count; c++)
+            v[c] = slots[c * stride + i];
+        for (size_t s = 1; s < count; s *= 2)
+            for (size_t c = 0; c + s < count; c += 2 * s)
+                v[c] += v[c + s];
+        grad[i] = v[0] * scale;
+        params[i] += -learning_rate * grad[i];
+    }
+}
+
 /* Number of independent chains in fma_probe: more than latency x throughput of a multiply and
  * an add on current x86 cores (4 cycles x 2 per cycle). */
 #define PROBE_CHAINS 12
@@ -170,5 +187,6 @@ const bmlp_kernels_t bmlp_kernels_scalar = {
     .output_loss_grad = output_loss_grad_scalar,
     .axpy = axpy_scalar,
     .scale = scale_scalar,
+    .reduce_update = reduce_update_scalar,
     .fma_probe = fma_probe_scalar,
 };

@@ -420,6 +420,37 @@ static void KNAME(scale)(size_t n, float alpha, float *x)
         vstore_n(x + i, vmul(a, vload_n(x + i, n - i)), n - i);
 }
 
+static void KNAME(reduce_update)(size_t count, size_t len, const float *restrict slots,
+                                 size_t stride, float scale, float learning_rate,
+                                 float *restrict grad, float *restrict params)
+{
+    vec_t v[BMLP_MAX_SLOTS];
+    vec_t factor = vset1(scale);
+    vec_t step = vset1(-learning_rate);
+
+    /* The same operations per element as the scalar kernel, so the two agree bit for bit. */
+    for (size_t i = 0; i < len; i += VL) {
+        size_t n = len - i < VL ? len - i : VL;
+        vec_t g, p;
+
+        for (size_t c = 0; c < count; c++)
+            v[c] = n == VL ? vload(slots + c * stride + i) : vload_n(slots + c * stride + i, n);
+        for (size_t s = 1; s < count; s *= 2)
+            for (size_t c = 0; c + s < count; c += 2 * s)
+                v[c] = vadd(v[c], v[c + s]);
+        g = vmul(v[0], factor);
+        p = n == VL ? vload(params + i) : vload_n(params + i, n);
+        p = vadd(p, vmul(step, g));
+        if (n == VL) {
+            vstore(grad + i, g);
+            vstore(params + i, p);
+        } else {
+            vstore_n(grad + i, g, n);
+            vstore_n(params + i, p, n);
+        }
+    }
+}
+
 /* Independent accumulators in fma_probe: at least latency x throughput of a fused multiply-add
  * (4 cycles x 2 per cycle on current x86 cores), and few enough to stay in registers. */
 #define PROBE_CHAINS 12
@@ -449,5 +480,6 @@ static double KNAME(fma_probe)(size_t rounds)
         .dense_backward_input = KNAME(dense_backward_input), .weight_grad = KNAME(weight_grad),    \
         .bias_grad = KNAME(bias_grad), .sigmoid = KNAME(sigmoid),                                  \
         .sigmoid_backward = KNAME(sigmoid_backward), .output_loss_grad = KNAME(output_loss_grad),  \
-        .axpy = KNAME(axpy), .scale = KNAME(scale), .fma_probe = KNAME(fma_probe),                 \
+        .axpy = KNAME(axpy), .scale = KNAME(scale), .reduce_update = KNAME(reduce_update),         \
+        .fma_probe = KNAME(fma_probe),                                                             \
     }

@@ -4,13 +4,14 @@
 
 void bmlp_permutation_init(bmlp_permutation_t *p, uint64_t n, uint64_t seed, uint32_t stream)
 {
-    unsigned h = 1;
+    unsigned b = 2;
 
-    while (h < 31 && ((uint64_t)1 << (2 * h)) < n)
-        h++;
+    while (b < 62 && ((uint64_t)1 << b) < n)
+        b++;
     p->n = n;
-    p->half_bits = h;
-    p->half_mask = ((uint64_t)1 << h) - 1;
+    p->low_bits = b - b / 2;
+    p->low_mask = ((uint64_t)1 << p->low_bits) - 1;
+    p->high_mask = ((uint64_t)1 << (b / 2)) - 1;
     for (unsigned r = 0; r < BMLP_PERMUTATION_ROUNDS; r += 4) {
         uint32_t words[4];
 
@@ -24,16 +25,16 @@ void bmlp_permutation_init(bmlp_permutation_t *p, uint64_t n, uint64_t seed, uin
  * back to (right ^ F(left), left). */
 static uint64_t permutation_backward(const bmlp_permutation_t *p, uint64_t x)
 {
-    uint64_t left = x >> p->half_bits;
-    uint64_t right = x & p->half_mask;
+    uint64_t left = x >> p->low_bits;
+    uint64_t right = x & p->low_mask;
 
     for (unsigned r = BMLP_PERMUTATION_ROUNDS; r-- > 0;) {
-        uint64_t prev = right ^ bmlp_permutation_round(p, r, left);
+        uint64_t prev = right ^ (bmlp_permutation_round(p, r, left) & bmlp_permutation_mask(p, r));
 
         right = left;
         left = prev;
     }
-    return left << p->half_bits | right;
+    return left << p->low_bits | right;
 }
 
 uint64_t bmlp_permutation_invert(const bmlp_permutation_t *p, uint64_t x)

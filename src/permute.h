@@ -1,14 +1,16 @@
 /* Seeded pseudo-random permutations of [0, n) computed per element, with no per-element
  * memory; internal to the library.
  *
- * The permutation is a balanced Feistel network on 2h bits, where 2h is the smallest even bit
- * count (at least 2) with 2^(2h) >= n, restricted to [0, n) by cycle walking: the network is
- * applied again until the value falls below n. Cycle walking keeps the result a bijection of
- * [0, n), because each element of [0, n) starts its own walk along the network's cycles and
- * the walk stops at the next element of [0, n) on that cycle. The walks of all i in [0, n) never
- * share a value, so together they take at most 2^(2h) network evaluations. Because
- * 2^(2h - 2) < n for n >= 2, the mean number of evaluations per element is below 4, and for
- * n = 1 it is at most 4. A single walk has no fixed bound below 2^(2h) - n + 1. */
+ * The permutation is a Feistel network on b bits, where b is the smallest bit count (at least
+ * 2) with 2^b >= n, restricted to [0, n) by cycle walking: the network is applied again until
+ * the value falls below n. The b bits are split into a high part of a = b / 2 bits and a low
+ * part of c = b - a bits; for odd b the network is unbalanced, and the two parts swap widths
+ * every round, which an even number of rounds undoes. Cycle walking keeps the result a
+ * bijection of [0, n), because each element of [0, n) starts its own walk along the network's
+ * cycles and the walk stops at the next element of [0, n) on that cycle. The walks of all i in
+ * [0, n) never share a value, so together they take at most 2^b network evaluations. Because
+ * 2^(b - 1) < n, the mean number of evaluations per element is below 2. A single walk has no
+ * fixed bound below 2^b - n + 1. */
 #ifndef BMLP_SRC_PERMUTE_H
 #define BMLP_SRC_PERMUTE_H
 
@@ -24,17 +26,18 @@
  * NOTE: for n < 16 the frequencies still deviate by about 2%, and eight rounds remove that at
  * 11.9 ns per element.
  */
-#define BMLP_PERMUTATION_ROUNDS 6
+#define BMLP_PERMUTATION_ROUNDS 6 /* even, so that an unbalanced network ends as it began */
 
-/* Largest n that bmlp_permutation_init accepts: a 62-bit domain keeps each half within 31
+/* Largest n that bmlp_permutation_init accepts: a 62-bit domain keeps each part within 31
  * bits. */
 #define BMLP_PERMUTATION_MAX_N ((uint64_t)1 << 62)
 
 /* A permutation of [0, n): the domain of the Feistel network and its round keys. */
 typedef struct bmlp_permutation {
     uint64_t n;
-    unsigned half_bits; /* h: the network permutes values of 2h bits */
-    uint64_t half_mask; /* 2^h - 1 */
+    unsigned low_bits;  /* c: width of the low part; the high part has a = b - c bits */
+    uint64_t low_mask;  /* 2^c - 1 */
+    uint64_t high_mask; /* 2^a - 1 */
     uint32_t keys[BMLP_PERMUTATION_ROUNDS];
 } bmlp_permutation_t;
 
@@ -43,8 +46,9 @@ typedef struct bmlp_permutation {
  * permutations. Permutations of different n from the same (seed, stream) share their keys. */
 void bmlp_permutation_init(bmlp_permutation_t *p, uint64_t n, uint64_t seed, uint32_t stream);
 
-/* Returns the round function of round r on the h-bit half x: a multiply-xorshift hash of x,
- * the round key and the round number, of which bits 32 .. 32 + h - 1 are kept. */
+/* Returns the round function of round r on the part x: the upper 32 bits of a
+ * multiply-xorshift hash of x, the round key and the round number. Callers mask it to the
+ * width of the part it changes. */
 static inline uint64_t bmlp_permutation_round(const bmlp_permutation_t *p, unsigned r, uint64_t x)
 {
     uint64_t v = ((uint64_t)(r + 1) << 32) | (uint32_t)(x ^ p->keys[r]);
@@ -52,30 +56,36 @@ static inline uint64_t bmlp_permutation_round(const bmlp_permutation_t *p, unsig
     v *= UINT64_C(0x9E3779B97F4A7C15);
     v ^= v >> 32;
     v *= UINT64_C(0xD6E8FEB86659FD93);
-    return (v >> 32) & p->half_mask;
+    return v >> 32;
 }
 
-/* Applies the Feistel network once to a 2h-bit value: each round maps the halves (left,
- * right) to (right, left ^ F(right)). */
+/* The width mask of the part that round r changes: the high part in even rounds, the low part
+ * in odd ones, because the parts swap places every round. */
+static inline uint64_t bmlp_permutation_mask(const bmlp_permutation_t *p, unsigned r)
+{
+    return r % 2 == 0 ? p->high_mask : p->low_mask;
+}
+
+/* Applies the Feistel network once to a b-bit value: each round maps the parts (left, right)
+ * to (right, left ^ F(right)). */
 static inline uint64_t bmlp_permutation_forward(const bmlp_permutation_t *p, uint64_t x)
 {
-    uint64_t left = x >> p->half_bits;
-    uint64_t right = x & p->half_mask;
+    uint64_t left = x >> p->low_bits;
+    uint64_t right = x & p->low_mask;
 
     for (unsigned r = 0; r < BMLP_PERMUTATION_ROUNDS; r++) {
-        uint64_t next = left ^ bmlp_permutation_round(p, r, right);
+        uint64_t next = left ^ (bmlp_permutation_round(p, r, right) & bmlp_permutation_mask(p, r));
 
         left = right;
         right = next;
     }
-    return left << p->half_bits | right;
+    return left << p->low_bits | right;
 }
 
 /* Returns the element at position i, for i < n (not checked).
- * NOTE: the time grows with 2^(2h) / n, because the network evaluations of a walk depend on
- * each other and the end of a walk is unpredictable. On one core of the development machine,
- * calls for consecutive i took 7.9 ns each at n = 2^20 (no walks) but 92 ns at n = 2^20 + 1
- * (4 evaluations per call on average). */
+ * NOTE: the time grows with 2^b / n, up to 2 evaluations per call on average just above a power
+ * of two, because the evaluations of a walk depend on each other and the end of a walk is
+ * unpredictable. */
 static inline uint64_t bmlp_permutation_apply(const bmlp_permutation_t *p, uint64_t i)
 {
     uint64_t x = i;

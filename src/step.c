@@ -15,7 +15,7 @@
 
 /* Samples per chunk at least (two AVX-512 registers of samples), and chunks per batch at most. */
 #define MIN_CHUNK 32
-#define MAX_CHUNKS 64
+#define MAX_CHUNKS BMLP_MAX_SLOTS
 
 /* Bytes of gradient slots at most, unless 2 slots already exceed it. Each chunk writes a whole
  * gradient, so for large networks fewer, larger chunks keep the slots in the L2 cache. */
@@ -206,25 +206,18 @@ static void param_range(size_t num_params, int t, int size, size_t *lo, size_t *
 }
 
 /*
- * Sums the slots of chunks 0 .. chunks - 1 over [lo, hi) into slot 0 by pairwise halving
- * (slot i += slot i + stride for stride 1, 2, 4, ...), an order fixed by the number of chunks.
+ * Sums the slots of chunks 0 .. chunks - 1 over [lo, hi) in the pairwise order of halving
+ * (slot i + slot i + stride for stride 1, 2, 4, ...), an order fixed by the number of chunks.
  * Then stores the batch mean in the gradient buffer and applies the SGD update there.
  */
 static void reduce_and_update(bmlp_stepper_t *st, bmlp_net_t *net, size_t chunks, size_t count,
                               float learning_rate, size_t lo, size_t hi)
 {
     const bmlp_kernels_t *kr = st->ws[0]->kernels;
-    size_t len = hi - lo;
 
-    if (len == 0)
-        return;
-    for (size_t stride = 1; stride < chunks; stride *= 2)
-        for (size_t i = 0; i + stride < chunks; i += 2 * stride)
-            kr->axpy(len, 1.0f, st->slots + (i + stride) * st->slot_stride + lo,
-                     st->slots + i * st->slot_stride + lo);
-    memcpy(net->grads + lo, st->slots + lo, len * sizeof(float));
-    kr->scale(len, 1.0f / (float)count, net->grads + lo);
-    kr->axpy(len, -learning_rate, net->grads + lo, net->params + lo);
+    if (hi > lo)
+        kr->reduce_update(chunks, hi - lo, st->slots + lo, st->slot_stride, 1.0f / (float)count,
+                          learning_rate, net->grads + lo, net->params + lo);
 }
 
 size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source_t *src,

@@ -335,6 +335,45 @@ static void elementwise_kernels_bitwise_equal(void **state)
     }
 }
 
+/* The fused reduction and SGD update sums in the same pairwise order as the scalar kernel and
+ * rounds the same way, so it agrees bit for bit, for every slot count and remainder. */
+static void reduce_update_bitwise_equal(void **state)
+{
+    (void)state;
+    for (size_t t = 0; t < num_tables; t++) {
+        for (size_t count = 1; count <= BMLP_MAX_SLOTS; count += (count < 9 ? 1 : 7)) {
+            for (size_t len = 1; len <= MAX_DIM; len += 3) {
+                size_t stride = len + 5;
+                float *slots = alloc_offset(count * stride);
+                float *gs = alloc_offset(len), *gv = alloc_offset(len);
+                float *ps = alloc_offset(len), *pv = alloc_offset(len);
+
+                memcpy(pv, ps, len * sizeof(float));
+                bmlp_kernels_scalar.reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f,
+                                                  gs, ps);
+                tables[t]->reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, gv, pv);
+                assert_memory_equal(gs, gv, len * sizeof(float));
+                assert_memory_equal(ps, pv, len * sizeof(float));
+                free_offset(slots), free_offset(gs), free_offset(gv);
+                free_offset(ps), free_offset(pv);
+            }
+        }
+    }
+}
+
+/* A sum of 5 slots follows ((s0 + s1) + (s2 + s3)) + s4, which these values tell apart from
+ * a left-to-right sum: 1e8 + 1 - 1e8 rounds differently in the two orders. */
+static void reduce_update_pairwise_order(void **state)
+{
+    const float slots[5] = {1e8f, 1.0f, -1e8f, 1.0f, 1.0f};
+    float grad[1], params[1] = {0.0f};
+    float want = ((1e8f + 1.0f) + (-1e8f + 1.0f)) + 1.0f;
+
+    (void)state;
+    bmlp_kernels_scalar.reduce_update(5, 1, slots, 1, 1.0f, 0.0f, grad, params);
+    assert_true(grad[0] == want);
+}
+
 /*
  * Output loss and gradient. The scalar kernel sums terms computed in double with libm. The vector
  * kernels compute each term in float with SLEEF's 1-ULP exp and log1p and a few roundings, then
@@ -418,6 +457,8 @@ int main(void)
         cmocka_unit_test(sigmoid_matches_scalar),
         cmocka_unit_test(sigmoid_same_bits_every_lane),
         cmocka_unit_test(elementwise_kernels_bitwise_equal),
+        cmocka_unit_test(reduce_update_bitwise_equal),
+        cmocka_unit_test(reduce_update_pairwise_order),
         cmocka_unit_test(output_loss_matches_scalar),
         cmocka_unit_test(output_loss_extremes),
     };

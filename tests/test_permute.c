@@ -78,33 +78,38 @@ static void bijection_large_n(void **state)
     free(seen);
 }
 
-/* The domain is 2h bits, the smallest even count of at least 2 with 2^(2h) >= n. */
-static void domain_smallest_even_bits(void **state)
+/* The domain is b bits, the smallest count of at least 2 with 2^b >= n, split into a high part
+ * of b / 2 bits and a low part of the rest. */
+static void domain_smallest_bits(void **state)
 {
     const struct {
         uint64_t n;
-        unsigned half_bits;
+        unsigned bits;
     } cases[] = {
-        {1, 1},
-        {2, 1},
-        {4, 1},
-        {5, 2},
-        {16, 2},
-        {17, 3},
-        {64, 3},
-        {65, 4},
-        {(uint64_t)1 << 20, 10},
-        {((uint64_t)1 << 20) + 1, 11},
-        {BMLP_PERMUTATION_MAX_N, 31},
+        {1, 2},
+        {2, 2},
+        {4, 2},
+        {5, 3},
+        {16, 4},
+        {17, 5},
+        {64, 6},
+        {65, 7},
+        {(uint64_t)1 << 20, 20},
+        {((uint64_t)1 << 20) + 1, 21},
+        {(uint64_t)1 << 21, 21},
+        {BMLP_PERMUTATION_MAX_N, 62},
     };
 
     (void)state;
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        unsigned high = cases[k].bits / 2;
+        unsigned low = cases[k].bits - high;
         bmlp_permutation_t p;
 
         bmlp_permutation_init(&p, cases[k].n, 1, 1);
-        assert_int_equal(p.half_bits, cases[k].half_bits);
-        assert_int_equal(p.half_mask, ((uint64_t)1 << cases[k].half_bits) - 1);
+        assert_int_equal(p.low_bits, low);
+        assert_int_equal(p.low_mask, ((uint64_t)1 << low) - 1);
+        assert_int_equal(p.high_mask, ((uint64_t)1 << high) - 1);
     }
 }
 
@@ -216,7 +221,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bijection_every_n_to_3000),
         cmocka_unit_test(bijection_large_n),
-        cmocka_unit_test(domain_smallest_even_bits),
+        cmocka_unit_test(domain_smallest_bits),
         cmocka_unit_test(largest_n_round_trips),
         cmocka_unit_test(seed_and_stream_change_order),
         cmocka_unit_test(same_arguments_same_permutation),
