@@ -15,6 +15,7 @@
 #include "bmlp/dataset.h"
 #include "error.h"
 #include "numparse.h"
+#include "text_line.h"
 
 /* State of one load. x and y grow geometrically and become the dataset's arrays on success. */
 typedef struct csv_reader {
@@ -55,73 +56,24 @@ static size_t field_at(const csv_reader_t *r, size_t offset)
     return field;
 }
 
-/* Longest line the loader reads, in bytes: room for a row of BMLP_MAX_FEATURES fields of up to
- * 63 characters each. A longer line, such as a binary file without newlines, is rejected
- * before it can take all memory. */
-#define MAX_LINE_BYTES ((size_t)64 << 20)
-
-/* Appends byte c to r->line, growing it geometrically. Returns 0, or -1 with errno set to EFBIG
- * when the line would exceed MAX_LINE_BYTES and to ENOMEM when memory runs out. */
-static int append_byte(csv_reader_t *r, size_t len, int c)
-{
-    if (len + 2 > r->line_size) {
-        size_t size = r->line_size == 0 ? 256 : r->line_size * 2;
-        char *line;
-
-        if (len + 2 > MAX_LINE_BYTES + 2) {
-            errno = EFBIG;
-            return -1;
-        }
-        if (size > MAX_LINE_BYTES + 2)
-            size = MAX_LINE_BYTES + 2;
-        line = realloc(r->line, size);
-        if (line == NULL) {
-            errno = ENOMEM;
-            return -1;
-        }
-        r->line = line;
-        r->line_size = size;
-    }
-    r->line[len] = (char)c;
-    return 0;
-}
-
-/* Reads the next line into r->line and strips its LF or CRLF. Returns 1 for a line, 0 at the end
- * of the file, or a negative status with err filled. A CR is stripped only before an LF, so a CR
- * that ends a file without a final newline is rejected later as a lone CR. Reading stops at a
- * NUL byte, which check_line_bytes then reports, so a binary file fails at its first NUL. */
+/* Reads the next line into r->line through the shared bounded line reader (text_line.h): 1 for
+ * a line, 0 at the end of the file, or a negative status with err filled. */
 static int read_line(csv_reader_t *r)
 {
-    size_t len = 0;
-    int c = EOF;
+    bmlp_text_line_t line = {.file = r->file,
+                             .path = r->path,
+                             .format = "CSV",
+                             .text = r->line,
+                             .size = r->line_size,
+                             .length = r->line_length,
+                             .number = r->line_number};
+    int rc = bmlp_text_line_read(&line, r->err);
 
-    while ((c = getc_unlocked(r->file)) != EOF) {
-        if (append_byte(r, len, c) != 0) {
-            if (errno == ENOMEM)
-                return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->line_number + 1, 0, NULL,
-                                 "cannot allocate memory for line %zu", r->line_number + 1);
-            return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number + 1, 0, NULL,
-                             "line is longer than %zu MiB; is this a CSV file?",
-                             MAX_LINE_BYTES >> 20);
-        }
-        len++;
-        if (c == '\n' || c == '\0')
-            break;
-    }
-    if (ferror(r->file))
-        return bmlp_fail(r->err, BMLP_ERR_IO, r->path, r->line_number + 1, 0, NULL,
-                         "read failed: %s", strerror(errno));
-    if (len == 0)
-        return 0;
-    r->line_number++;
-    r->line_length = len;
-    if (r->line[r->line_length - 1] == '\n') {
-        r->line_length--;
-        if (r->line_length > 0 && r->line[r->line_length - 1] == '\r')
-            r->line_length--;
-    }
-    r->line[r->line_length] = '\0';
-    return 1;
+    r->line = line.text;
+    r->line_size = line.size;
+    r->line_length = line.length;
+    r->line_number = line.number;
+    return rc;
 }
 
 /* Rejects a CR or NUL byte inside the current line, which would otherwise cut or hide a field. */

@@ -16,6 +16,7 @@
 #include "bmlp/dataset.h"
 #include "error.h"
 #include "numparse.h"
+#include "text_line.h"
 
 /* State of one load. The arrays grow geometrically while the file is read. */
 typedef struct libsvm_reader {
@@ -24,7 +25,7 @@ typedef struct libsvm_reader {
     bmlp_error_t *err;
     FILE *file;
     char *line;         /* current line, without its LF or CRLF */
-    size_t line_size;   /* allocated size of line, managed by getline */
+    size_t line_size;   /* allocated size of line */
     size_t line_length; /* bytes in line */
     size_t line_number; /* 1-based physical line number of line in the file */
     size_t n_rows;
@@ -64,34 +65,24 @@ static size_t token_at(const libsvm_reader_t *r, size_t offset)
     return token == 0 ? 1 : token;
 }
 
-/* Reads the next line into r->line and strips its LF or CRLF. Returns 1 for a line, 0 at the end
- * of the file, or a negative status with err filled. */
+/* Reads the next line into r->line through the shared bounded line reader (text_line.h): 1 for
+ * a line, 0 at the end of the file, or a negative status with err filled. */
 static int read_line(libsvm_reader_t *r)
 {
-    ssize_t n;
+    bmlp_text_line_t line = {.file = r->file,
+                             .path = r->path,
+                             .format = "LIBSVM",
+                             .text = r->line,
+                             .size = r->line_size,
+                             .length = r->line_length,
+                             .number = r->line_number};
+    int rc = bmlp_text_line_read(&line, r->err);
 
-    errno = 0;
-    n = getline(&r->line, &r->line_size, r->file);
-    if (n < 0) {
-        /* getline may fail with ENOMEM without setting the error indicator, so anything short
-         * of a clean end of file is an error. */
-        if (feof(r->file) && !ferror(r->file))
-            return 0;
-        if (errno == ENOMEM)
-            return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->line_number + 1, 0, NULL,
-                             "cannot allocate memory for line %zu", r->line_number + 1);
-        return bmlp_fail(r->err, BMLP_ERR_IO, r->path, r->line_number + 1, 0, NULL,
-                         "read failed: %s", strerror(errno));
-    }
-    r->line_number++;
-    r->line_length = (size_t)n;
-    if (r->line_length > 0 && r->line[r->line_length - 1] == '\n') {
-        r->line_length--;
-        if (r->line_length > 0 && r->line[r->line_length - 1] == '\r')
-            r->line_length--;
-    }
-    r->line[r->line_length] = '\0';
-    return 1;
+    r->line = line.text;
+    r->line_size = line.size;
+    r->line_length = line.length;
+    r->line_number = line.number;
+    return rc;
 }
 
 /* Rejects a CR or NUL byte anywhere in the current line, comments included. A file with CR-only

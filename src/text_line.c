@@ -1,0 +1,69 @@
+/* Bounded reading of text lines. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "text_line.h"
+
+/* Appends byte c at offset len of line->text, growing it geometrically. Returns 0, or -1 with
+ * errno set to EFBIG when the line would exceed BMLP_MAX_LINE_BYTES and to ENOMEM when memory
+ * runs out. */
+static int append_byte(bmlp_text_line_t *line, size_t len, int c)
+{
+    if (len + 2 > line->size) {
+        size_t size = line->size == 0 ? 256 : line->size * 2;
+        char *text;
+
+        if (len + 2 > BMLP_MAX_LINE_BYTES + 2) {
+            errno = EFBIG;
+            return -1;
+        }
+        if (size > BMLP_MAX_LINE_BYTES + 2)
+            size = BMLP_MAX_LINE_BYTES + 2;
+        text = realloc(line->text, size);
+        if (text == NULL) {
+            errno = ENOMEM;
+            return -1;
+        }
+        line->text = text;
+        line->size = size;
+    }
+    line->text[len] = (char)c;
+    return 0;
+}
+
+int bmlp_text_line_read(bmlp_text_line_t *line, bmlp_error_t *err)
+{
+    size_t next = line->number + 1;
+    size_t len = 0;
+    int c;
+
+    while ((c = getc_unlocked(line->file)) != EOF) {
+        if (append_byte(line, len, c) != 0) {
+            if (errno == ENOMEM)
+                return bmlp_fail(err, BMLP_ERR_NO_MEMORY, line->path, next, 0, NULL,
+                                 "cannot allocate memory for line %zu", next);
+            return bmlp_fail(err, BMLP_ERR_PARSE, line->path, next, 0, NULL,
+                             "line is longer than %zu MiB; is this a %s file?",
+                             BMLP_MAX_LINE_BYTES >> 20, line->format);
+        }
+        len++;
+        if (c == '\n' || c == '\0')
+            break;
+    }
+    if (ferror(line->file))
+        return bmlp_fail(err, BMLP_ERR_IO, line->path, next, 0, NULL, "read failed: %s",
+                         strerror(errno));
+    if (len == 0)
+        return 0;
+    line->number = next;
+    line->length = len;
+    if (line->text[line->length - 1] == '\n') {
+        line->length--;
+        if (line->length > 0 && line->text[line->length - 1] == '\r')
+            line->length--;
+    }
+    line->text[line->length] = '\0';
+    return 1;
+}
