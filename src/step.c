@@ -7,6 +7,8 @@
 #include <omp.h>
 #endif
 
+#include <time.h>
+
 #include "alloc.h"
 #include "bmlp/bound.h"
 #include "error.h"
@@ -60,7 +62,7 @@ static int team_size(void)
 #endif
 }
 
-static size_t default_threads(void)
+size_t bmlp_default_threads(void)
 {
 #ifdef _OPENMP
     return (size_t)omp_get_max_threads();
@@ -93,7 +95,7 @@ size_t bmlp_train_threads(const bmlp_net_t *net, size_t batch, size_t requested,
     size_t chunk = bmlp_chunk_size(batch, net->num_params);
 
     if (requested == 0)
-        requested = default_threads();
+        requested = bmlp_default_threads();
     if (requested > BMLP_MAX_THREADS)
         requested = BMLP_MAX_THREADS;
 #ifndef _OPENMP
@@ -180,15 +182,66 @@ static void fill_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src, size
 
 /* Forward and backward pass of chunk c, training positions first .. first + count - 1 of the
  * epoch: its gradient sum goes to slot c. */
+static double now_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* With profiling, adds the time since *mark to the phase of thread t and moves the mark. */
+static void end_phase(bmlp_stepper_t *st, int t, bmlp_phase_t phase, double *mark)
+{
+    double now;
+
+    if (!st->profile)
+        return;
+    now = now_seconds();
+    st->phase[t].seconds[phase] += now - *mark;
+    *mark = now;
+}
+
 static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
                       const bmlp_order_t *order, size_t first, size_t count, size_t c)
 {
+    double mark = st->profile ? now_seconds() : 0.0;
+
     for (size_t s = 0; s < count; s++)
         st->idx[t][s] = bmlp_order_train(order, first + s);
     fill_chunk(st, t, src, count);
+    end_phase(st, t, BMLP_PHASE_FILL, &mark);
     bmlp_forward_tile(st->net, st->ws[t]);
+    end_phase(st, t, BMLP_PHASE_FORWARD, &mark);
     st->loss[c] = bmlp_backward_tile(st->net, st->ws[t], st->slots + c * st->slot_stride,
                                      &st->correct[c]);
+    end_phase(st, t, BMLP_PHASE_BACKWARD, &mark);
+}
+
+void bmlp_stepper_phases(const bmlp_stepper_t *st, double wall_seconds,
+                         double phase_seconds[BMLP_PHASES])
+{
+    double busy = 0.0;
+
+    for (int p = 0; p < BMLP_PHASES; p++)
+        phase_seconds[p] = 0.0;
+    if (!st->profile || st->threads == 0)
+        return;
+    for (int p = 0; p < BMLP_PHASE_WAIT; p++) {
+        for (size_t t = 0; t < st->threads; t++)
+            phase_seconds[p] += st->phase[t].seconds[p];
+        phase_seconds[p] /= (double)st->threads;
+        busy += phase_seconds[p];
+    }
+    phase_seconds[BMLP_PHASE_WAIT] = wall_seconds > busy ? wall_seconds - busy : 0.0;
+}
+
+const char *bmlp_phase_name(bmlp_phase_t phase)
+{
+    static const char *const names[BMLP_PHASES] = {"fill", "forward", "backward", "reduce_update",
+                                                   "wait"};
+
+    return (unsigned)phase < BMLP_PHASES ? names[phase] : "unknown";
 }
 
 /* The part [lo, hi) of the parameter vector that thread t of a team of size updates: equal
@@ -229,6 +282,7 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source
     size_t failed = 0;
     int threads = (int)st->threads;
 
+    memset(st->phase, 0, sizeof(st->phase));
     /* One parallel region for the whole epoch: each step costs two barriers, not a fork. */
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -261,7 +315,9 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source
                     failed = b + 1;
                 break;
             }
+            double mark = st->profile ? now_seconds() : 0.0;
             reduce_and_update(st, net, chunks, count, learning_rate, lo, hi);
+            end_phase(st, t, BMLP_PHASE_REDUCE_UPDATE, &mark);
             if (t == 0) {
                 *loss_sum += loss;
                 *correct_sum += correct;

@@ -27,6 +27,11 @@ typedef struct bmlp_stepper {
     size_t *idx[BMLP_MAX_THREADS];          /* the samples of a thread's current chunk */
     float *rows_x[BMLP_MAX_THREADS];        /* chunk x features, for sources without a table */
     float *rows_y[BMLP_MAX_THREADS];        /* chunk labels, likewise */
+    int profile;                            /* nonzero: time the phases of each step */
+    /* Seconds per phase of each thread in the current epoch, a cache line per thread. */
+    struct {
+        double seconds[8];
+    } phase[BMLP_MAX_THREADS];
 } bmlp_stepper_t;
 
 /* Allocates the buffers for batches of up to batch samples on up to threads threads (0: the
@@ -49,6 +54,11 @@ size_t bmlp_chunk_size(size_t batch, size_t num_params);
 size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source_t *src,
                           const bmlp_order_t *order, size_t batch, float learning_rate,
                           double *loss_sum, size_t *correct_sum);
+
+/* With profiling, writes the seconds per phase of the last epoch, averaged over the threads.
+ * The wait phase is the rest of the epoch's wall time. */
+void bmlp_stepper_phases(const bmlp_stepper_t *st, double wall_seconds,
+                         double phase_seconds[BMLP_PHASES]);
 
 /* Mean loss and accuracy of the validation positions of order, or of every sample of src in
  * turn when order is NULL: forward passes only, in chunks spread over the stepper's threads. */

@@ -97,6 +97,7 @@ static bmlp_status_t train_epoch(run_t *run, size_t epoch, bmlp_epoch_report_t *
                          epoch, failed, first + 1, last);
     }
     report->seconds = now_seconds() - t0;
+    bmlp_stepper_phases(&run->stepper, report->seconds, report->phase_seconds);
     report->train_loss = loss_sum / (double)order->n_train;
     report->train_accuracy = (double)hits / (double)order->n_train;
     report->samples_per_second = report->seconds > 0.0 ? (double)order->n_train / report->seconds
@@ -248,6 +249,7 @@ bmlp_status_t bmlp_train_source(bmlp_net_t *net, const bmlp_source_t *src,
     }
     if (st != BMLP_OK)
         return st;
+    run.stepper.profile = opt->profile;
     result->n_train = run.order.n_train;
     result->n_val = run.order.n_val;
     result->isa = run.stepper.ws[0]->isa;

@@ -238,6 +238,26 @@ static void full_stdout_fails(void **state)
     assert_int_equal(cli_run("example >/dev/full"), 1);
 }
 
+/* bench --json prints one object per thread count with the documented keys, and the two
+ * thread counts trained the same weights (or the command would fail). */
+static void bench_json_reports_points(void **state)
+{
+    const char *keys[] = {"\"workload\"", "\"layers\": \"4-8-1\"", "\"batch\": 64",
+                          "\"threads\": 2", "\"isa\"", "\"samples_per_second\"",
+                          "\"gflops\"", "\"bound_fraction\"", "\"fill_ns_per_sample\""};
+
+    (void)state;
+    assert_int_equal(cli_run("bench --features 4 --hidden 8 --samples 2000 --batch 64 "
+                             "--repeats 2 --threads 1,2 --json"),
+                     0);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        cli_expect_output(keys[i]);
+    assert_int_equal(cli_run("bench --workload X"), 2);
+    cli_expect_output("unknown workload 'X'");
+    assert_int_equal(cli_run("bench --hidden 8"), 2);
+    cli_expect_output("needs --features");
+}
+
 /* A damaged model file is rejected with exit 2. */
 static void damaged_model_rejected(void **state)
 {
@@ -269,6 +289,7 @@ int main(void)
         cmocka_unit_test(interrupted_train_keeps_old_model),
         cmocka_unit_test(bad_output_paths_rejected),
         cmocka_unit_test(full_stdout_fails),
+        cmocka_unit_test(bench_json_reports_points),
     };
 
     return cmocka_run_group_tests(tests, cli_setup, cli_teardown);

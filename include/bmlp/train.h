@@ -88,6 +88,19 @@ bmlp_status_t bmlp_evaluate(const bmlp_net_t *net, const bmlp_dataset_t *ds, dou
                             double *accuracy, bmlp_error_t *err);
 
 /* One epoch's figures, passed to the epoch callback. */
+/* Phases of a training step that profiling times (bmlp_train_options_t.profile). */
+typedef enum bmlp_phase {
+    BMLP_PHASE_FILL,          /* copying samples into the input tiles (and generating them) */
+    BMLP_PHASE_FORWARD,       /* products and sigmoids up to the logits */
+    BMLP_PHASE_BACKWARD,      /* loss, gradients back to the inputs, weight gradients */
+    BMLP_PHASE_REDUCE_UPDATE, /* summing the chunks' gradients and the SGD update, one pass */
+    BMLP_PHASE_WAIT,          /* waiting at barriers: the epoch's time not in the phases above */
+    BMLP_PHASES
+} bmlp_phase_t;
+
+/* Returns the name of a phase ("fill", "forward", ...). */
+const char *bmlp_phase_name(bmlp_phase_t phase);
+
 typedef struct bmlp_epoch_report {
     size_t epoch;      /* 1-based */
     size_t epochs;     /* total requested */
@@ -97,6 +110,9 @@ typedef struct bmlp_epoch_report {
     double val_accuracy; /* NaN when there is no validation split */
     double seconds;      /* wall time of the epoch's training steps */
     double samples_per_second;
+    /* With profiling, seconds per phase, averaged over the threads, which add up to seconds;
+     * zero without it. */
+    double phase_seconds[BMLP_PHASES];
 } bmlp_epoch_report_t;
 
 /* Called after every epoch; a nonzero return stops training with BMLP_ERR_CANCELLED. */
@@ -117,6 +133,8 @@ typedef struct bmlp_train_options {
     size_t threads;    /* 0: the OpenMP default (OMP_NUM_THREADS, else every core). The
                              result is bitwise the same for every thread count. */
     int exact_threads; /* nonzero: start exactly threads threads, even where some idle */
+    int profile;       /* nonzero: time the phases of each step (a clock read per phase and
+                          chunk) */
     bmlp_epoch_callback_t on_epoch;
     void *user;
 } bmlp_train_options_t;
@@ -141,6 +159,10 @@ typedef struct bmlp_train_result {
  * is fewer than requested when a batch is too small to split profitably. It is 1 in a build
  * without OpenMP. */
 size_t bmlp_train_threads(const bmlp_net_t *net, size_t batch, size_t requested, int exact);
+
+/* Returns the thread count that requesting 0 threads means: OMP_NUM_THREADS, else every core;
+ * 1 in a build without OpenMP. */
+size_t bmlp_default_threads(void);
 
 /* Returns 1 when this build runs steps on several threads (OpenMP), 0 otherwise. */
 int bmlp_has_openmp(void);

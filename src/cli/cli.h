@@ -20,6 +20,7 @@ int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_example(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 
 /* Parsers of option values. Each prints "bmlp CMD: --OPTION: ..." to stderr and returns -1 when

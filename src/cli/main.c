@@ -18,6 +18,7 @@ static const char usage[] =
     "  eval      print the loss and accuracy of a saved model on a labelled file\n"
     "  example   run one SGD step of a 2-2-1 network and compare it with worked values\n"
     "  gen       write a synthetic set to a CSV, LIBSVM or NPY file\n"
+    "  bench     measure training throughput against this machine's bound\n"
     "\n"
     "Run 'bmlp COMMAND --help' for the options of a command.\n"
     "Exit status: 0 on success, 2 for invalid options or input, 1 for other failures.\n";
@@ -40,7 +41,7 @@ typedef struct command {
 
 static const command_t commands[] = {
     {"train", cmd_train},     {"predict", cmd_predict}, {"eval", cmd_eval},
-    {"example", cmd_example}, {"gen", cmd_gen},
+    {"example", cmd_example}, {"bench", cmd_bench},     {"gen", cmd_gen},
 };
 
 int main(int argc, char **argv)

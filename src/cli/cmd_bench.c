@@ -1,0 +1,394 @@
+/* bmlp bench: training throughput of the standard workloads, or of one shape, against this
+ * machine's measured bound. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char bench_help[] =
+    "Usage: bmlp bench [OPTIONS]\n"
+    "\n"
+    "Trains one epoch at a time on synthetic blobs held in memory and reports, per workload,\n"
+    "instruction set and thread count: samples per second, GFLOP/s (2 per multiply-add of\n"
+    "the forward product, the product back to the inputs and the weight gradient), the\n"
+    "seconds per sample spent in each phase of a step, and the fraction of this machine's\n"
+    "bound: the step's multiply-adds at the multiply-add peak plus its sigmoids at the\n"
+    "sigmoid rate that this binary measures on one core, times the thread count. Each\n"
+    "figure is the median of --repeats epochs, with their spread (max - min) / median.\n"
+    "Every thread count must train bitwise the same weights as the first one.\n"
+    "\n"
+    "Options:\n"
+    "  --workload NAME      S (2-2-1, 1,048,576 samples), M (32-256-1, 262,144 samples),\n"
+    "                       D (64-256-256-1, 131,072 samples) or all (default all)\n"
+    "  --features D         inputs of a custom shape (with --hidden and --samples)\n"
+    "  --hidden LIST        hidden widths of a custom shape, such as 64,64\n"
+    "  --samples N          samples of a custom shape (default 65536)\n"
+    "  --batch B            samples per step (default 256)\n"
+    "  --threads LIST       thread counts to run, comma-separated (default 1 and every\n"
+    "                       core); each runs exactly that many threads\n"
+    "  --isa NAME           auto, scalar, avx2 or avx512 (default auto)\n"
+    "  --repeats R          epochs measured per point, 1 to 1000 (default 5)\n"
+    "  --json               print a JSON array of measurements instead of a table\n"
+    "  -h, --help           show this help\n";
+
+enum {
+    OPT_WORKLOAD = 1,
+    OPT_FEATURES,
+    OPT_HIDDEN,
+    OPT_SAMPLES,
+    OPT_BATCH,
+    OPT_THREADS,
+    OPT_ISA,
+    OPT_REPEATS,
+    OPT_JSON
+};
+
+static const struct option bench_options[] = {
+    {"workload", required_argument, NULL, OPT_WORKLOAD},
+    {"features", required_argument, NULL, OPT_FEATURES},
+    {"hidden", required_argument, NULL, OPT_HIDDEN},
+    {"samples", required_argument, NULL, OPT_SAMPLES},
+    {"batch", required_argument, NULL, OPT_BATCH},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"isa", required_argument, NULL, OPT_ISA},
+    {"repeats", required_argument, NULL, OPT_REPEATS},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Most thread counts one run compares. */
+#define MAX_THREAD_COUNTS 16
+
+/* A network shape and its sample count. */
+typedef struct workload {
+    char name[16];
+    size_t inputs;
+    size_t hidden[BMLP_MAX_HIDDEN];
+    size_t num_hidden;
+    size_t samples;
+} workload_t;
+
+/* Everything bmlp bench was asked to do. */
+typedef struct bench_args {
+    workload_t workloads[3];
+    size_t num_workloads;
+    size_t batch;
+    size_t threads[MAX_THREAD_COUNTS];
+    size_t num_threads;
+    bmlp_isa_t isa;
+    size_t repeats;
+    int json;
+} bench_args_t;
+
+/* One measured point: medians over the repeats. */
+typedef struct measurement {
+    double samples_per_second;
+    double spread;
+    double gflops;
+    double bound_fraction;
+    double phase_per_sample[BMLP_PHASES]; /* seconds per sample */
+} measurement_t;
+
+static const workload_t standard[3] = {
+    {"S", 2, {2}, 1, 1048576},
+    {"M", 32, {256}, 1, 262144},
+    {"D", 64, {256, 256}, 2, 131072},
+};
+
+/* Parses "1,2,4" into args->threads. */
+static int parse_thread_list(const char *text, bench_args_t *a)
+{
+    size_t widths[BMLP_MAX_HIDDEN], count;
+
+    if (cli_parse_hidden("bench", text, widths, &count) != 0 || count == 0 ||
+        count > MAX_THREAD_COUNTS) {
+        cli_usage_error("bench", "--threads: expected 1 to %d thread counts such as 1,2",
+                        MAX_THREAD_COUNTS);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (widths[i] > BMLP_MAX_THREADS) {
+            cli_usage_error("bench", "--threads: %zu is above %d", widths[i], BMLP_MAX_THREADS);
+            return -1;
+        }
+        a->threads[i] = widths[i];
+    }
+    a->num_threads = count;
+    return 0;
+}
+
+static int select_workload(const char *name, bench_args_t *a)
+{
+    a->num_workloads = 0;
+    for (size_t i = 0; i < 3; i++)
+        if (strcmp(name, "all") == 0 || strcmp(name, standard[i].name) == 0)
+            a->workloads[a->num_workloads++] = standard[i];
+    if (a->num_workloads == 0) {
+        cli_usage_error("bench", "--workload: unknown workload '%s' (expected S, M, D or all)",
+                        name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies one option; returns 0, or -1 after printing an error. */
+static int bench_option(int opt, const char *arg, bench_args_t *a, workload_t *custom,
+                        int *custom_given)
+{
+    switch (opt) {
+    case OPT_WORKLOAD:
+        return select_workload(arg, a);
+    case OPT_FEATURES:
+        *custom_given = 1;
+        return cli_parse_size("bench", "features", arg, 1, BMLP_MAX_FEATURES, &custom->inputs);
+    case OPT_HIDDEN:
+        *custom_given = 1;
+        return cli_parse_hidden("bench", arg, custom->hidden, &custom->num_hidden);
+    case OPT_SAMPLES:
+        *custom_given = 1;
+        return cli_parse_size("bench", "samples", arg, 1, (size_t)1 << 30, &custom->samples);
+    case OPT_BATCH:
+        return cli_parse_size("bench", "batch", arg, 1, (size_t)1 << 24, &a->batch);
+    case OPT_THREADS:
+        return parse_thread_list(arg, a);
+    case OPT_ISA:
+        if (bmlp_isa_parse(arg, &a->isa) == 0)
+            return 0;
+        cli_usage_error("bench", "--isa: unknown instruction set '%s'", arg);
+        return -1;
+    case OPT_REPEATS:
+        return cli_parse_size("bench", "repeats", arg, 1, 1000, &a->repeats);
+    case OPT_JSON:
+        a->json = 1;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* Parses argv; returns -1 on error, 1 when help was printed, 0 otherwise. */
+static int parse_bench_args(int argc, char **argv, bench_args_t *a)
+{
+    workload_t custom = {"custom", 0, {0}, 0, 65536};
+    int custom_given = 0;
+    int opt;
+
+    memset(a, 0, sizeof(*a));
+    select_workload("all", a);
+    a->batch = 256;
+    a->repeats = 5;
+    a->threads[0] = 1;
+    a->threads[1] = bmlp_default_threads();
+    a->num_threads = a->threads[1] > 1 ? 2 : 1;
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":h", bench_options, NULL)) != -1) {
+        if (opt == 'h') {
+            fputs(bench_help, stdout);
+            return 1;
+        }
+        if (opt == '?' || opt == ':')
+            return cli_option_error("bench", opt, argv), -1;
+        if (bench_option(opt, optarg, a, &custom, &custom_given) != 0)
+            return -1;
+    }
+    if (optind < argc)
+        return cli_usage_error("bench", "unexpected argument '%s'", argv[optind]), -1;
+    if (custom_given) {
+        if (custom.inputs == 0)
+            return cli_usage_error("bench", "a custom shape needs --features"), -1;
+        a->workloads[0] = custom;
+        a->num_workloads = 1;
+    }
+    return 0;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Median of n values, which are sorted in place. */
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof(double), compare_doubles);
+    return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Collects each epoch's report. */
+typedef struct epoch_log {
+    bmlp_epoch_report_t reports[1000];
+    size_t count;
+} epoch_log_t;
+
+static int log_epoch(const bmlp_epoch_report_t *report, void *user)
+{
+    epoch_log_t *log = user;
+
+    log->reports[log->count++] = *report;
+    return 0;
+}
+
+/* Trains net for args->repeats epochs on threads threads and fills m; returns the status. */
+static bmlp_status_t measure(const bench_args_t *a, bmlp_net_t *net, const bmlp_dataset_t *ds,
+                             size_t threads, const bmlp_machine_rates_t *rates, measurement_t *m,
+                             bmlp_error_t *err)
+{
+    static epoch_log_t log;
+    double rate[1000], phase[1000];
+    bmlp_train_options_t opt;
+    bmlp_train_result_t result;
+    bmlp_step_work_t work = bmlp_step_work(net);
+    bmlp_status_t st;
+
+    bmlp_train_options_default(&opt);
+    opt.epochs = a->repeats;
+    opt.batch_size = a->batch;
+    opt.learning_rate = 0.01f;
+    opt.val_split = 0.0;
+    opt.standardize = 0;
+    opt.isa = rates->isa;
+    opt.threads = threads;
+    opt.exact_threads = 1;
+    opt.profile = 1;
+    opt.on_epoch = log_epoch;
+    opt.user = &log;
+    log.count = 0;
+    st = bmlp_train(net, ds, &opt, &result, err);
+    if (st != BMLP_OK)
+        return st;
+    for (size_t r = 0; r < log.count; r++)
+        rate[r] = log.reports[r].samples_per_second;
+    m->samples_per_second = median(rate, log.count);
+    m->spread = (rate[log.count - 1] - rate[0]) / m->samples_per_second;
+    m->gflops = m->samples_per_second * 2.0 * work.multiply_adds * 1e-9;
+    m->bound_fraction = m->samples_per_second /
+                        (bmlp_step_bound(net, rates) * (double)result.threads);
+    for (int p = 0; p < BMLP_PHASES; p++) {
+        for (size_t r = 0; r < log.count; r++)
+            phase[r] = log.reports[r].phase_seconds[p] / (double)ds->n_samples;
+        m->phase_per_sample[p] = median(phase, log.count);
+    }
+    return BMLP_OK;
+}
+
+static void layers_text(const bmlp_net_t *net, char *buf, size_t size)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t k = 0; k <= bmlp_net_num_layers(net) && used < size; k++)
+        used += (size_t)snprintf(buf + used, size - used, k == 0 ? "%zu" : "-%zu",
+                                 bmlp_net_width(net, k));
+}
+
+static void print_point(const bench_args_t *a, const workload_t *w, const char *layers,
+                        size_t threads, const measurement_t *m, int *first)
+{
+    if (a->json) {
+        printf("%s  {\"workload\": \"%s\", \"layers\": \"%s\", \"batch\": %zu, \"threads\": %zu, "
+               "\"isa\": \"%s\", \"samples_per_second\": %.6g, \"spread\": %.4f, "
+               "\"gflops\": %.6g, \"bound_fraction\": %.4f",
+               *first ? "" : ",\n", w->name, layers, a->batch, threads, bmlp_isa_name(a->isa),
+               m->samples_per_second, m->spread, m->gflops, m->bound_fraction);
+        for (int p = 0; p < BMLP_PHASES; p++)
+            printf(", \"%s_ns_per_sample\": %.4g", bmlp_phase_name((bmlp_phase_t)p),
+                   m->phase_per_sample[p] * 1e9);
+        printf("}");
+        *first = 0;
+        return;
+    }
+    printf("%-8s %-16s %6zu %7zu %-7s %12.4g %7.3f %9.2f %7.3f", w->name, layers, a->batch, threads,
+           bmlp_isa_name(a->isa), m->samples_per_second, m->spread, m->gflops, m->bound_fraction);
+    for (int p = 0; p < BMLP_PHASES; p++)
+        printf(" %8.3g", m->phase_per_sample[p] * 1e9);
+    printf("\n");
+}
+
+/* Runs every thread count of one workload; returns the exit status. */
+static int bench_workload(const bench_args_t *a, const workload_t *w,
+                          const bmlp_machine_rates_t *rates, int *first)
+{
+    bmlp_synth_options_t synth = {BMLP_SYNTH_BLOBS, w->samples, w->inputs, 2.0, 1, 0, 0.0};
+    float *reference = NULL;
+    bmlp_dataset_t ds;
+    bmlp_error_t err;
+    char layers[256];
+    int rc = EXIT_OK;
+
+    bmlp_error_clear(&err);
+    if (bmlp_synth_generate(&synth, &ds, &err) != BMLP_OK) {
+        cli_print_error("bench", &err);
+        return cli_exit_status(err.status);
+    }
+    for (size_t i = 0; i < a->num_threads && rc == EXIT_OK; i++) {
+        bmlp_net_t *net;
+        measurement_t m;
+        bmlp_status_t st = bmlp_net_create(w->inputs, w->hidden, w->num_hidden, &net, &err);
+
+        if (st == BMLP_OK)
+            st = measure(a, net, &ds, a->threads[i], rates, &m, &err);
+        if (st != BMLP_OK) {
+            cli_print_error("bench", &err);
+            rc = cli_exit_status(st);
+        } else if (i == 0) {
+            reference = malloc(bmlp_net_num_params(net) * sizeof(float));
+            if (reference != NULL)
+                memcpy(reference, bmlp_net_params(net), bmlp_net_num_params(net) * sizeof(float));
+        } else if (reference != NULL && memcmp(reference, bmlp_net_params(net),
+                                               bmlp_net_num_params(net) * sizeof(float)) != 0) {
+            fprintf(stderr, "bmlp bench: %s on %zu threads trained different weights than on %zu\n",
+                    w->name, a->threads[i], a->threads[0]);
+            rc = EXIT_FAILURE_OTHER;
+        }
+        if (st == BMLP_OK) {
+            layers_text(net, layers, sizeof(layers));
+            print_point(a, w, layers, a->threads[i], &m, first);
+            fflush(stdout);
+        }
+        bmlp_net_free(net);
+    }
+    free(reference);
+    bmlp_dataset_free(&ds);
+    return rc;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    bench_args_t args;
+    bmlp_machine_rates_t rates;
+    bmlp_error_t err;
+    int first = 1;
+    int rc = parse_bench_args(argc, argv, &args);
+
+    if (rc != 0)
+        return rc > 0 ? EXIT_OK : EXIT_USAGE;
+    bmlp_error_clear(&err);
+    if (bmlp_measure_rates(args.isa, &rates, &err) != BMLP_OK) {
+        cli_print_error("bench", &err);
+        return cli_exit_status(err.status);
+    }
+    args.isa = rates.isa;
+    if (args.json) {
+        printf("[\n");
+    } else {
+        printf("peak_gflops: %.4g\nsigmoids_per_ns: %.4g\n", rates.flops_per_second * 1e-9,
+               rates.sigmoids_per_second * 1e-9);
+        printf("%-8s %-16s %6s %7s %-7s %12s %7s %9s %7s", "workload", "layers", "batch", "threads",
+               "isa", "samples/s", "spread", "GFLOP/s", "bound");
+        for (int p = 0; p < BMLP_PHASES; p++)
+            printf(" %8.8s", bmlp_phase_name((bmlp_phase_t)p));
+        printf("   (phases in ns per sample)\n");
+    }
+    for (size_t w = 0; w < args.num_workloads && rc == EXIT_OK; w++)
+        rc = bench_workload(&args, &args.workloads[w], &rates, &first);
+    if (args.json)
+        printf("\n]\n");
+    return rc;
+}
