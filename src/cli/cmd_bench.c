@@ -1,5 +1,6 @@
 /* bmlp bench: training throughput of the standard workloads, or of one shape, against this
  * machine's measured bound. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,12 +24,12 @@ static const char bench_help[] =
     "Options:\n"
     "  --workload NAME      S (2-2-1, 1,048,576 samples), M (32-256-1, 262,144 samples),\n"
     "                       D (64-256-256-1, 131,072 samples) or all (default all)\n"
-    "  --features D         inputs of a custom shape (with --hidden and --samples)\n"
-    "  --hidden LIST        hidden widths of a custom shape, such as 64,64\n"
-    "  --samples N          samples of a custom shape (default 65536)\n"
-    "  --batch B            samples per step (default 256)\n"
-    "  --threads LIST       thread counts to run, comma-separated (default 1 and every\n"
-    "                       core); each runs exactly that many threads\n"
+    "  --features D         inputs of a custom shape, 1 to 1048576 (needs --hidden)\n"
+    "  --hidden LIST        hidden widths of a custom shape, such as 64,64, or none\n"
+    "  --samples N          samples of a custom shape, 1 to 2^30 (default 65536)\n"
+    "  --batch B            samples per step, 1 to 2^24 (default 256)\n"
+    "  --threads LIST       up to 16 thread counts of 1 to 256, comma-separated (default 1\n"
+    "                       and every core); each runs exactly that many threads\n"
     "  --isa NAME           auto, scalar, avx2 or avx512 (default auto)\n"
     "  --repeats R          epochs measured per point, 1 to 1000 (default 5)\n"
     "  --json               print a JSON array of measurements instead of a table\n"
@@ -99,26 +100,31 @@ static const workload_t standard[3] = {
     {"D", 64, {256, 256}, 2, 131072},
 };
 
-/* Parses "1,2,4" into args->threads. */
+/* Parses "1,2,4" into args->threads: up to MAX_THREAD_COUNTS counts of 1 to BMLP_MAX_THREADS. */
 static int parse_thread_list(const char *text, bench_args_t *a)
 {
-    size_t widths[BMLP_MAX_HIDDEN], count;
+    const char *p = text;
 
-    if (cli_parse_hidden("bench", text, widths, &count) != 0 || count == 0 ||
-        count > MAX_THREAD_COUNTS) {
-        cli_usage_error("bench", "--threads: expected 1 to %d thread counts such as 1,2",
-                        MAX_THREAD_COUNTS);
-        return -1;
-    }
-    for (size_t i = 0; i < count; i++) {
-        if (widths[i] > BMLP_MAX_THREADS) {
-            cli_usage_error("bench", "--threads: %zu is above %d", widths[i], BMLP_MAX_THREADS);
+    a->num_threads = 0;
+    for (;;) {
+        char *end;
+        unsigned long long v;
+
+        errno = 0;
+        v = strtoull(p, &end, 10);
+        if (end == p || *p == '-' || *p == '+' || errno != 0 || v == 0 || v > BMLP_MAX_THREADS ||
+            (*end != ',' && *end != '\0') || a->num_threads == MAX_THREAD_COUNTS) {
+            cli_usage_error("bench",
+                            "--threads: invalid list '%s' (expected up to %d thread counts from 1 "
+                            "to %d separated by commas, such as 1,2)",
+                            text, MAX_THREAD_COUNTS, BMLP_MAX_THREADS);
             return -1;
         }
-        a->threads[i] = widths[i];
+        a->threads[a->num_threads++] = (size_t)v;
+        if (*end == '\0')
+            return 0;
+        p = end + 1;
     }
-    a->num_threads = count;
-    return 0;
 }
 
 static int select_workload(const char *name, bench_args_t *a)
@@ -175,6 +181,8 @@ static int parse_bench_args(int argc, char **argv, bench_args_t *a)
 {
     workload_t custom = {"custom", 0, {0}, 0, 65536};
     int custom_given = 0;
+    int workload_given = 0;
+    int hidden_given = 0;
     int opt;
 
     memset(a, 0, sizeof(*a));
@@ -193,14 +201,22 @@ static int parse_bench_args(int argc, char **argv, bench_args_t *a)
         }
         if (opt == '?' || opt == ':')
             return cli_option_error("bench", opt, argv), -1;
+        workload_given |= opt == OPT_WORKLOAD;
+        hidden_given |= opt == OPT_HIDDEN;
         if (bench_option(opt, optarg, a, &custom, &custom_given) != 0)
             return -1;
     }
     if (optind < argc)
         return cli_usage_error("bench", "unexpected argument '%s'", argv[optind]), -1;
     if (custom_given) {
-        if (custom.inputs == 0)
-            return cli_usage_error("bench", "a custom shape needs --features"), -1;
+        if (workload_given)
+            return cli_usage_error("bench", "--workload and a custom shape (--features, --hidden, "
+                                            "--samples) exclude each other"),
+                   -1;
+        if (custom.inputs == 0 || !hidden_given)
+            return cli_usage_error("bench", "a custom shape needs --features and --hidden (none "
+                                            "for no hidden layer)"),
+                   -1;
         a->workloads[0] = custom;
         a->num_workloads = 1;
     }
@@ -241,7 +257,7 @@ static bmlp_status_t measure(const bench_args_t *a, bmlp_net_t *net, const bmlp_
                              bmlp_error_t *err)
 {
     static epoch_log_t log;
-    double rate[1000], phase[1000];
+    double rate[1000] = {0.0}, phase[1000] = {0.0};
     bmlp_train_options_t opt;
     bmlp_train_result_t result;
     bmlp_step_work_t work = bmlp_step_work(net);
@@ -263,6 +279,8 @@ static bmlp_status_t measure(const bench_args_t *a, bmlp_net_t *net, const bmlp_
     st = bmlp_train(net, ds, &opt, &result, err);
     if (st != BMLP_OK)
         return st;
+    if (log.count == 0)
+        return BMLP_ERR_CANCELLED;
     for (size_t r = 0; r < log.count; r++)
         rate[r] = log.reports[r].samples_per_second;
     m->samples_per_second = median(rate, log.count);

@@ -1,5 +1,6 @@
 /* bmlp gen: write a synthetic set to a CSV, LIBSVM or NPY file. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -76,9 +77,10 @@ typedef struct gen_args {
 /* Progress shown on standard error: at most 10 updates per second, the first one after 0.1 s,
  * so short runs print nothing. */
 typedef struct progress {
-    double start;   /* seconds, CLOCK_MONOTONIC */
-    double last;    /* time of the last update, 0 before the first */
-    int line_shown; /* a percentage line is on the terminal */
+    double start;    /* seconds, CLOCK_MONOTONIC */
+    double last;     /* time of the last update, 0 before the first */
+    int line_shown;  /* a percentage line is on the terminal */
+    int on_terminal; /* standard error is a terminal, so progress is shown */
 } progress_t;
 
 static double now_seconds(void)
@@ -89,11 +91,46 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The signal (SIGINT, SIGTERM or SIGHUP) that asked gen to stop, 0 while none has. */
+static volatile sig_atomic_t stop_signal;
+
+static void record_stop(int signo)
+{
+    stop_signal = signo;
+}
+
+/* Catches the signals that usually end a long run, so that the write is cancelled after the
+ * current piece and its temporary file removed, instead of being left behind. */
+static void catch_stop_signals(void)
+{
+    const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction action;
+
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = record_stop;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+        sigaction(signals[i], &action, NULL);
+}
+
+/* Ends the process by the signal that stopped the write, as the default action would have. */
+static void die_by_stop_signal(void)
+{
+    signal(stop_signal, SIG_DFL);
+    raise(stop_signal);
+}
+
 static int show_progress(uint64_t done, uint64_t total, void *user)
 {
     progress_t *p = user;
     double t = now_seconds();
 
+    /* A nonzero return cancels the write, which removes the temporary file. */
+    if (stop_signal != 0)
+        return 1;
+    if (!p->on_terminal)
+        return 0;
     if (t - (p->line_shown ? p->last : p->start) < 0.1 && done < total)
         return 0;
     if (!p->line_shown && done == total)
@@ -219,7 +256,7 @@ static int parse_gen_args(int argc, char **argv, gen_args_t *a)
 int cmd_gen(int argc, char **argv)
 {
     gen_args_t args;
-    progress_t progress = {0.0, 0.0, 0};
+    progress_t progress = {0.0, 0.0, 0, 0};
     bmlp_error_t err;
     bmlp_status_t st;
     int rc = parse_gen_args(argc, argv, &args);
@@ -228,8 +265,12 @@ int cmd_gen(int argc, char **argv)
         return rc > 0 ? EXIT_OK : EXIT_USAGE;
     bmlp_error_clear(&err);
     progress.start = now_seconds();
-    st = bmlp_synth_write(&args.synth, args.out, (bmlp_file_format_t)args.format,
-                          isatty(STDERR_FILENO) ? show_progress : NULL, &progress, &err);
+    progress.on_terminal = isatty(STDERR_FILENO);
+    catch_stop_signals();
+    st = bmlp_synth_write(&args.synth, args.out, (bmlp_file_format_t)args.format, show_progress,
+                          &progress, &err);
+    if (stop_signal != 0)
+        die_by_stop_signal();
     if (st != BMLP_OK) {
         if (progress.line_shown)
             fputc('\n', stderr);
