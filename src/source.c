@@ -168,8 +168,8 @@ void bmlp_source_read(const bmlp_source_t *src, const size_t *idx, size_t n, flo
         bmlp_synth_gen_rows(&src->gen, idx, n, x, y);
         return;
     }
-    /* Every value of the file was checked when the source was opened, so reading cannot fail
-     * here and the status is not needed. */
+    /* bmlp_source_open_npy checked every value of the file, so reading cannot fail here and
+     * the status is not needed. */
     for (size_t s = 0; s < n; s++)
         bmlp_npy_read_rows(&src->map, idx[s], 1, x + s * d, y + s, NULL);
 }

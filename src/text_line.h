@@ -7,8 +7,8 @@
 
 #include "bmlp/status.h"
 
-/* Longest line a loader reads, in bytes: room for a row of BMLP_MAX_FEATURES fields of up to
- * 63 characters each. A longer line, such as a binary file without newlines, is rejected
+/* Maximum length of a line that a loader reads, in bytes: room for a row of BMLP_MAX_FEATURES
+ * fields of up to 63 characters each. A longer line, such as a binary file without newlines, is rejected
  * before it can take all memory. */
 #define BMLP_MAX_LINE_BYTES ((size_t)64 << 20)
 
