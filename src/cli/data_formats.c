@@ -89,8 +89,8 @@ static bmlp_status_t check_format_options(const cli_data_options_t *data, bmlp_f
                             "only, and %s is read as %s (by %s)",
                             data->source, name, chosen_by);
     if (data->teacher_option != NULL)
-        return option_error(err, "%s applies to synth:teacher only, and %s is a %s file",
-                            data->teacher_option, data->source, name);
+        return option_error(err, "%s applies to synth:teacher only, and %s is read as %s (by %s)",
+                            data->teacher_option, data->source, name, chosen_by);
     return BMLP_OK;
 }
 
