@@ -24,8 +24,8 @@
  * the 2- and 4-bit domains (n < 16) stayed uneven, and six rounds cost 7.7 ns per element
  * against 4.5 for four (one core of the development machine, n = 2^20).
  * NOTE: for n < 16 the frequencies still deviate by about 2%, and eight rounds remove that at
- * 11.9 ns per element. The measurement was made with even bit counts only; the unbalanced
- * network of odd bit counts passes the bijection tests but its uniformity was not measured.
+ * 11.9 ns per element. The measurement was made with even bit counts only. The unbalanced
+ * network of odd bit counts passes the bijection tests, but its uniformity was not measured.
  */
 #define BMLP_PERMUTATION_ROUNDS 6 /* even, so that an unbalanced network ends as it began */
 

@@ -1,5 +1,5 @@
-/* The whole public API of libbmlp. Pointer arguments must not be NULL unless a function says
- * that it accepts NULL. */
+/* The whole public API of libbmlp. Pointer arguments must not be NULL unless a function's
+ * documentation states that it accepts NULL. */
 #ifndef BMLP_BMLP_H
 #define BMLP_BMLP_H
 
