@@ -22,16 +22,12 @@ typedef struct csv_reader {
     const char *path;
     const bmlp_csv_options_t *opt;
     bmlp_error_t *err;
-    FILE *file;
-    char *line;         /* current line, without its LF or CRLF */
-    size_t line_size;   /* allocated size of line */
-    size_t line_length; /* bytes in line */
-    size_t line_number; /* 1-based physical line number of line in the file */
-    size_t header_line; /* line of the header, 0 without one */
-    size_t first_line;  /* line of the first data row, 0 before it is read */
-    size_t n_fields;    /* fields per line, fixed by the header or the first data row */
-    size_t label_index; /* 0-based field of the label */
-    size_t blank_line;  /* first blank line after the data started, 0 if none yet */
+    bmlp_text_line_t text; /* the file and its current line, without the LF or CRLF */
+    size_t header_line;    /* line of the header, 0 without one */
+    size_t first_line;     /* line of the first data row, 0 before it is read */
+    size_t n_fields;       /* fields per line, fixed by the header or the first data row */
+    size_t label_index;    /* 0-based field of the label */
+    size_t blank_line;     /* first blank line after the data started, 0 if none yet */
     size_t n_rows;
     size_t row_capacity;
     float *x;
@@ -51,43 +47,23 @@ static size_t field_at(const csv_reader_t *r, size_t offset)
     size_t field = 1;
 
     for (size_t i = 0; i < offset; i++)
-        if (r->line[i] == ',')
+        if (r->text.text[i] == ',')
             field++;
     return field;
-}
-
-/* Reads the next line into r->line through the shared bounded line reader (text_line.h): 1 for
- * a line, 0 at the end of the file, or a negative status with err filled. */
-static int read_line(csv_reader_t *r)
-{
-    bmlp_text_line_t line = {.file = r->file,
-                             .path = r->path,
-                             .format = "CSV",
-                             .text = r->line,
-                             .size = r->line_size,
-                             .length = r->line_length,
-                             .number = r->line_number};
-    int rc = bmlp_text_line_read(&line, r->err);
-
-    r->line = line.text;
-    r->line_size = line.size;
-    r->line_length = line.length;
-    r->line_number = line.number;
-    return rc;
 }
 
 /* Rejects a CR or NUL byte inside the current line, which would otherwise cut or hide a field. */
 static bmlp_status_t check_line_bytes(csv_reader_t *r)
 {
-    const char *cr = memchr(r->line, '\r', r->line_length);
-    size_t nul = strlen(r->line);
+    const char *cr = memchr(r->text.text, '\r', r->text.length);
+    size_t nul = strlen(r->text.text);
 
     if (cr != NULL)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number,
-                         field_at(r, (size_t)(cr - r->line)), NULL,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number,
+                         field_at(r, (size_t)(cr - r->text.text)), NULL,
                          "carriage return inside a line (lines must end in LF or CRLF)");
-    if (nul < r->line_length)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, field_at(r, nul), NULL,
+    if (nul < r->text.length)
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, field_at(r, nul), NULL,
                          "NUL byte inside a line (the file is not text)");
     return BMLP_OK;
 }
@@ -114,15 +90,15 @@ static bmlp_status_t fail_not_decimal(csv_reader_t *r, size_t column, const char
     size_t n = strlen(text);
 
     if (n == 0)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, NULL,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, column, NULL,
                          "empty field, expected %s", expected);
     if (is_space_or_tab(text[0]) || is_space_or_tab(text[n - 1]))
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, column, text,
                          "space around a field is not allowed, expected %s", expected);
     if (bmlp_decimal_is_nonfinite_word(text))
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, column, text,
                          "NaN and infinity are not accepted, expected %s", expected);
-    return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
+    return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, column, text,
                      "invalid number, expected %s", expected);
 }
 
@@ -141,7 +117,7 @@ static bmlp_status_t parse_feature(csv_reader_t *r, size_t column, const char *t
         return fail_not_decimal(r, column, text, expected);
     /* Only values that round to infinity are rejected, so FLT_MAX printed with %.9g loads. */
     if (isinf(v))
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, column, text,
                          "number is too large for float32 (largest magnitude %.9g)",
                          (double)FLT_MAX);
     /* Magnitudes too small for float32 are accepted as the subnormal or zero strtof returns. */
@@ -158,7 +134,7 @@ static bmlp_status_t parse_label(csv_reader_t *r, size_t column, const char *tex
         return fail_not_decimal(r, column, text, expected);
     label = bmlp_decimal_exact_label(text);
     if (label < 0)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, column, text,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, column, text,
                          "invalid label, expected 0 or 1");
     *out = label == 1 ? 1.0f : 0.0f;
     return BMLP_OK;
@@ -180,12 +156,12 @@ static bmlp_status_t reserve_row(csv_reader_t *r)
     if (r->n_rows < r->row_capacity)
         return BMLP_OK;
     if (r->n_rows >= BMLP_MAX_SAMPLES)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 0, NULL,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 0, NULL,
                          "more than %zu data lines", BMLP_MAX_SAMPLES);
     if (capacity > SIZE_MAX / sizeof(float) / r->n_fields)
         capacity = r->n_rows + 1;
     if (capacity > SIZE_MAX / sizeof(float) / r->n_fields)
-        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->line_number, 0, NULL,
+        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->text.number, 0, NULL,
                          "dataset of %zu rows does not fit in memory", r->n_rows + 1);
     x = realloc(r->x, capacity * (r->n_fields - 1) * sizeof(float));
     if (x != NULL)
@@ -194,7 +170,7 @@ static bmlp_status_t reserve_row(csv_reader_t *r)
     if (y != NULL)
         r->y = y;
     if (x == NULL || y == NULL)
-        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->line_number, 0, NULL,
+        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->text.number, 0, NULL,
                          "cannot allocate memory for %zu rows of %zu features", capacity,
                          r->n_fields - 1);
     r->row_capacity = capacity;
@@ -207,15 +183,15 @@ static bmlp_status_t set_shape(csv_reader_t *r, size_t n_fields)
     size_t label_column = r->opt->label_column == 0 ? n_fields : r->opt->label_column;
 
     if (n_fields < 2)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 0, NULL,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 0, NULL,
                          "line has only 1 field, need at least one feature and the label");
     if (n_fields - 1 > BMLP_MAX_FEATURES)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 0, NULL,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 0, NULL,
                          "line has %zu fields, more than the maximum of %zu features plus the "
                          "label",
                          n_fields, BMLP_MAX_FEATURES);
     if (label_column > n_fields)
-        return bmlp_fail(r->err, BMLP_ERR_INVALID_ARGUMENT, r->path, r->line_number, 0, NULL,
+        return bmlp_fail(r->err, BMLP_ERR_INVALID_ARGUMENT, r->path, r->text.number, 0, NULL,
                          "label column %zu is out of range, the line has %zu fields", label_column,
                          n_fields);
     r->n_fields = n_fields;
@@ -228,10 +204,10 @@ static bmlp_status_t check_field_count(csv_reader_t *r, size_t n_fields)
     if (n_fields == r->n_fields)
         return BMLP_OK;
     if (r->header_line > 0)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 0, NULL,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 0, NULL,
                          "line has %zu fields, expected %zu as in the header on line %zu", n_fields,
                          r->n_fields, r->header_line);
-    return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 0, NULL,
+    return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 0, NULL,
                      "line has %zu fields, expected %zu as on line %zu", n_fields, r->n_fields,
                      r->first_line);
 }
@@ -242,7 +218,7 @@ static bmlp_status_t parse_row(csv_reader_t *r)
 {
     size_t d = r->n_fields - 1;
     float *x = r->x + r->n_rows * d;
-    char *field = r->line;
+    char *field = r->text.text;
     bmlp_status_t status = BMLP_OK;
 
     for (size_t i = 0; i < r->n_fields && status == BMLP_OK; i++) {
@@ -265,7 +241,7 @@ static bmlp_status_t parse_row(csv_reader_t *r)
 /* Handles one non-blank line after the skipped ones: the header, the first row or a later row. */
 static bmlp_status_t take_line(csv_reader_t *r)
 {
-    size_t n_fields = count_fields(r->line, r->line_length);
+    size_t n_fields = count_fields(r->text.text, r->text.length);
     bmlp_status_t status = check_line_bytes(r);
 
     if (status != BMLP_OK)
@@ -274,13 +250,13 @@ static bmlp_status_t take_line(csv_reader_t *r)
         return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->blank_line, 0, NULL,
                          "blank line followed by more data on line %zu (blank lines are "
                          "allowed only at the end of the file)",
-                         r->line_number);
+                         r->text.number);
     if (r->opt->header && r->header_line == 0) {
-        r->header_line = r->line_number;
+        r->header_line = r->text.number;
         return set_shape(r, n_fields);
     }
     if (r->first_line == 0) {
-        r->first_line = r->line_number;
+        r->first_line = r->text.number;
         if (r->header_line == 0)
             status = set_shape(r, n_fields);
     }
@@ -309,15 +285,15 @@ static bmlp_status_t read_all(csv_reader_t *r)
 {
     int got;
 
-    while ((got = read_line(r)) > 0) {
+    while ((got = bmlp_text_line_read(&r->text, r->err)) > 0) {
         bmlp_status_t status;
 
-        if (r->line_number <= r->opt->skip_lines)
+        if (r->text.number <= r->opt->skip_lines)
             continue;
-        if (r->line_length == 0) {
+        if (r->text.length == 0) {
             /* A blank line before any header or data is reported like one in the middle. */
             if (r->blank_line == 0)
-                r->blank_line = r->line_number;
+                r->blank_line = r->text.number;
             continue;
         }
         status = take_line(r);
@@ -383,16 +359,18 @@ bmlp_status_t bmlp_csv_load(const char *path, const bmlp_csv_options_t *opt, bml
     r.path = path;
     r.opt = opt;
     r.err = err;
-    r.file = fopen(path, "rb");
-    if (r.file == NULL)
+    r.text.path = path;
+    r.text.format = "CSV";
+    r.text.file = fopen(path, "rb");
+    if (r.text.file == NULL)
         return bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL, "cannot open for reading: %s",
                          strerror(errno));
 
     status = read_all_in_c_locale(&r);
     if (status == BMLP_OK)
         hand_over(&r, ds);
-    fclose(r.file);
-    free(r.line);
+    fclose(r.text.file);
+    free(r.text.text);
     free(r.x);
     free(r.y);
     return status;

@@ -23,11 +23,7 @@ typedef struct libsvm_reader {
     const char *path;
     const bmlp_libsvm_options_t *opt;
     bmlp_error_t *err;
-    FILE *file;
-    char *line;         /* current line, without its LF or CRLF */
-    size_t line_size;   /* allocated size of line */
-    size_t line_length; /* bytes in line */
-    size_t line_number; /* 1-based physical line number of line in the file */
+    bmlp_text_line_t text; /* the file and its current line, without the LF or CRLF */
     size_t n_rows;
     size_t row_capacity;
     float *y;        /* label of each row */
@@ -58,46 +54,26 @@ static size_t token_at(const libsvm_reader_t *r, size_t offset)
 {
     size_t token = 0;
 
-    for (size_t i = 0; i <= offset && i < r->line_length; i++) {
-        if (!is_space_or_tab(r->line[i]) && (i == 0 || is_space_or_tab(r->line[i - 1])))
+    for (size_t i = 0; i <= offset && i < r->text.length; i++) {
+        if (!is_space_or_tab(r->text.text[i]) && (i == 0 || is_space_or_tab(r->text.text[i - 1])))
             token++;
     }
     return token == 0 ? 1 : token;
-}
-
-/* Reads the next line into r->line through the shared bounded line reader (text_line.h): 1 for
- * a line, 0 at the end of the file, or a negative status with err filled. */
-static int read_line(libsvm_reader_t *r)
-{
-    bmlp_text_line_t line = {.file = r->file,
-                             .path = r->path,
-                             .format = "LIBSVM",
-                             .text = r->line,
-                             .size = r->line_size,
-                             .length = r->line_length,
-                             .number = r->line_number};
-    int rc = bmlp_text_line_read(&line, r->err);
-
-    r->line = line.text;
-    r->line_size = line.size;
-    r->line_length = line.length;
-    r->line_number = line.number;
-    return rc;
 }
 
 /* Rejects a CR or NUL byte anywhere in the current line, comments included. A file with CR-only
  * line ends would otherwise read as one line whose first '#' hides every later sample. */
 static bmlp_status_t check_line_bytes(libsvm_reader_t *r)
 {
-    const char *cr = memchr(r->line, '\r', r->line_length);
-    size_t nul = strlen(r->line);
+    const char *cr = memchr(r->text.text, '\r', r->text.length);
+    size_t nul = strlen(r->text.text);
 
     if (cr != NULL)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number,
-                         token_at(r, (size_t)(cr - r->line)), NULL,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number,
+                         token_at(r, (size_t)(cr - r->text.text)), NULL,
                          "carriage return inside a line (lines must end in LF or CRLF)");
-    if (nul < r->line_length)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token_at(r, nul), NULL,
+    if (nul < r->text.length)
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token_at(r, nul), NULL,
                          "NUL byte inside a line (the file is not text)");
     return BMLP_OK;
 }
@@ -132,7 +108,7 @@ static bmlp_status_t reserve_row(libsvm_reader_t *r)
     if (r->n_rows < r->row_capacity)
         return BMLP_OK;
     if (r->n_rows >= BMLP_MAX_SAMPLES)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 0, NULL,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 0, NULL,
                          "more than %zu samples", BMLP_MAX_SAMPLES);
     y = realloc(r->y, capacity * sizeof(float));
     if (y != NULL)
@@ -141,7 +117,7 @@ static bmlp_status_t reserve_row(libsvm_reader_t *r)
     if (row_end != NULL)
         r->row_end = row_end;
     if (y == NULL || row_end == NULL)
-        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->line_number, 0, NULL,
+        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->text.number, 0, NULL,
                          "cannot allocate memory for %zu samples", capacity);
     r->row_capacity = capacity;
     return BMLP_OK;
@@ -157,7 +133,7 @@ static bmlp_status_t reserve_pair(libsvm_reader_t *r)
     if (r->n_pairs < r->pair_capacity)
         return BMLP_OK;
     if (capacity > SIZE_MAX / sizeof(uint32_t))
-        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->line_number, 0, NULL,
+        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->text.number, 0, NULL,
                          "more than %zu index:value pairs do not fit in memory", r->n_pairs);
     feature = realloc(r->feature, capacity * sizeof(uint32_t));
     if (feature != NULL)
@@ -166,7 +142,7 @@ static bmlp_status_t reserve_pair(libsvm_reader_t *r)
     if (value != NULL)
         r->value = value;
     if (feature == NULL || value == NULL)
-        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->line_number, 0, NULL,
+        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->text.number, 0, NULL,
                          "cannot allocate memory for %zu index:value pairs", capacity);
     r->pair_capacity = capacity;
     return BMLP_OK;
@@ -177,9 +153,9 @@ static bmlp_status_t fail_not_decimal(libsvm_reader_t *r, size_t token, const ch
                                       const char *number, const char *expected)
 {
     if (bmlp_decimal_is_nonfinite_word(number))
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token, shown,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token, shown,
                          "NaN and infinity are not accepted, expected %s", expected);
-    return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token, shown,
+    return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token, shown,
                      "invalid number, expected %s", expected);
 }
 
@@ -190,12 +166,12 @@ static bmlp_status_t note_class_zero(libsvm_reader_t *r, int minus_one)
     size_t other = minus_one ? r->zero_label_line : r->minus_one_label_line;
 
     if (other > 0)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 1, minus_one ? "-1" : "0",
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 1, minus_one ? "-1" : "0",
                          "label %s after label %s on line %zu: class 0 must be written either "
                          "as -1 or as 0 throughout (three labels suggest a multiclass file)",
                          minus_one ? "-1" : "0", minus_one ? "0" : "-1", other);
     if (*mine == 0)
-        *mine = r->line_number;
+        *mine = r->text.number;
     return BMLP_OK;
 }
 
@@ -206,7 +182,7 @@ static bmlp_status_t parse_label(libsvm_reader_t *r, const char *text, float *ou
     int label;
 
     if (strchr(text, ':') != NULL)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 1, text,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 1, text,
                          "line has no label: the first token is an index:value pair, expected "
                          "%s",
                          expected);
@@ -222,7 +198,7 @@ static bmlp_status_t parse_label(libsvm_reader_t *r, const char *text, float *ou
         return note_class_zero(r, 0);
     if (text[0] == '-' && bmlp_decimal_exact_label(text + 1) == 1)
         return note_class_zero(r, 1);
-    return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, 1, text,
+    return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 1, text,
                      "invalid label, expected +1, -1, 1 or 0");
 }
 
@@ -234,14 +210,14 @@ static bmlp_status_t parse_index(libsvm_reader_t *r, size_t token, const char *p
     size_t v = 0;
 
     if (length == 0)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token, pair,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token, pair,
                          "missing index before ':', expected INDEX:VALUE such as 3:0.5");
     if (length == 3 && memcmp(pair, "qid", 3) == 0)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token, pair,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token, pair,
                          "query ids (qid:) are not supported");
     for (size_t i = 0; i < length; i++) {
         if (pair[i] < '0' || pair[i] > '9')
-            return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token, pair,
+            return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token, pair,
                              "invalid index, expected a non-negative integer before ':'");
         if (v <= BMLP_MAX_FEATURES)
             v = v * 10 + (size_t)(pair[i] - '0');
@@ -260,23 +236,23 @@ static bmlp_status_t check_feature(libsvm_reader_t *r, size_t token, const char 
     size_t f;
 
     if (index < base)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token, pair,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token, pair,
                          "index 0 in a file read with 1-based indices (0-based files need the "
                          "zero_based option, --zero-based in bmlp)");
     f = index - base;
     if (f >= limit && r->opt->n_features > 0)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token, pair,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token, pair,
                          "index is beyond the declared feature count %zu (%s indices)",
                          r->opt->n_features, base == 0 ? "0-based" : "1-based");
     if (f >= limit)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token, pair,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token, pair,
                          "index exceeds the maximum of %zu features (%s indices)",
                          BMLP_MAX_FEATURES, base == 0 ? "0-based" : "1-based");
     if (prev != SIZE_MAX && f == prev)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token, pair,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token, pair,
                          "duplicate index %zu", index);
     if (prev != SIZE_MAX && f < prev)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token, pair,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token, pair,
                          "index %zu is not greater than the previous index %zu (indices must "
                          "increase)",
                          index, prev + base);
@@ -293,7 +269,7 @@ static bmlp_status_t parse_value(libsvm_reader_t *r, size_t token, const char *p
     float v;
 
     if (text[0] == '\0')
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token, pair,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token, pair,
                          "missing value after ':', expected INDEX:VALUE such as 3:0.5");
     if (!bmlp_decimal_is_valid(text))
         return fail_not_decimal(r, token, pair, text, expected);
@@ -302,7 +278,7 @@ static bmlp_status_t parse_value(libsvm_reader_t *r, size_t token, const char *p
         return fail_not_decimal(r, token, pair, text, expected);
     /* Only values that round to infinity are rejected, so FLT_MAX printed with %.9g loads. */
     if (isinf(v))
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token, pair,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token, pair,
                          "number is too large for float32 (largest magnitude %.9g)",
                          (double)FLT_MAX);
     *out = v;
@@ -320,7 +296,7 @@ static bmlp_status_t parse_pair(libsvm_reader_t *r, size_t token, const char *pa
     bmlp_status_t status;
 
     if (colon == NULL)
-        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->line_number, token, pair,
+        return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, token, pair,
                          "malformed pair, expected INDEX:VALUE such as 3:0.5");
     status = parse_index(r, token, pair, (size_t)(colon - pair), &index);
     if (status == BMLP_OK)
@@ -369,12 +345,12 @@ static bmlp_status_t take_line(libsvm_reader_t *r)
 {
     bmlp_status_t status = check_line_bytes(r);
     char *hash;
-    char *cursor = r->line;
+    char *cursor = r->text.text;
     char *label;
 
     if (status != BMLP_OK)
         return status;
-    hash = strchr(r->line, '#');
+    hash = strchr(r->text.text, '#');
     if (hash != NULL)
         *hash = '\0';
     label = next_token(&cursor);
@@ -387,7 +363,7 @@ static bmlp_status_t read_all(libsvm_reader_t *r)
 {
     int got;
 
-    while ((got = read_line(r)) > 0) {
+    while ((got = bmlp_text_line_read(&r->text, r->err)) > 0) {
         bmlp_status_t status = take_line(r);
 
         if (status != BMLP_OK)
@@ -472,16 +448,18 @@ bmlp_status_t bmlp_libsvm_load(const char *path, const bmlp_libsvm_options_t *op
     r.path = path;
     r.opt = opt;
     r.err = err;
-    r.file = fopen(path, "rb");
-    if (r.file == NULL)
+    r.text.path = path;
+    r.text.format = "LIBSVM";
+    r.text.file = fopen(path, "rb");
+    if (r.text.file == NULL)
         return bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL, "cannot open for reading: %s",
                          strerror(errno));
 
     status = read_all_in_c_locale(&r);
     if (status == BMLP_OK)
         status = densify(&r, ds);
-    fclose(r.file);
-    free(r.line);
+    fclose(r.text.file);
+    free(r.text.text);
     free(r.y);
     free(r.row_end);
     free(r.feature);
