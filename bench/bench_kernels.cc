@@ -1,6 +1,7 @@
 // Each kernel of each instruction set on the tiles of the standard workloads, with GFLOP/s
 // counted as 2 per multiply-add (products) or elements per second (elementwise kernels).
-// Shapes (m outputs, k inputs, n samples of a 256-sample batch):
+// Shapes (m outputs, k inputs), each on n = 32, 64 and 256 samples (the chunk sizes that
+// training uses at batch 256):
 //   256 x 256 (D's middle layer), 256 x 32 (M's hidden layer), 2 x 2 (S's hidden layer).
 #include <benchmark/benchmark.h>
 
@@ -44,24 +45,25 @@ void BM_Product(benchmark::State &state)
     const bmlp_kernels_t *t = table_for(int(state.range(0)));
     const size_t m = kShapes[state.range(1)][0], k = kShapes[state.range(1)][1];
     const Product which = Product(state.range(2));
+    const size_t samples = size_t(state.range(3));
     if (t == nullptr) {
         state.SkipWithError("instruction set not available on this CPU");
         return;
     }
-    std::vector<float> W = filled(m * k), b = filled(m), A = filled(k * kSamples);
-    std::vector<float> Z = filled(m * kSamples), dW(m * k);
+    std::vector<float> W = filled(m * k), b = filled(m), A = filled(k * samples);
+    std::vector<float> Z = filled(m * samples), dW(m * k);
     for (auto _ : state) {
         if (which == kForward)
-            t->dense_forward(m, kSamples, k, W.data(), b.data(), A.data(), kSamples, Z.data(),
-                             kSamples);
+            t->dense_forward(m, samples, k, W.data(), b.data(), A.data(), samples, Z.data(),
+                             samples);
         else if (which == kBackwardInput)
-            t->dense_backward_input(m, kSamples, k, W.data(), Z.data(), kSamples, A.data(),
-                                    kSamples);
+            t->dense_backward_input(m, samples, k, W.data(), Z.data(), samples, A.data(),
+                                    samples);
         else
-            t->weight_grad(m, kSamples, k, Z.data(), kSamples, A.data(), kSamples, dW.data());
+            t->weight_grad(m, samples, k, Z.data(), samples, A.data(), samples, dW.data());
         benchmark::ClobberMemory();
     }
-    const double flops = 2.0 * double(m) * double(k) * double(kSamples);
+    const double flops = 2.0 * double(m) * double(k) * double(samples);
     state.counters["GFLOPS"] =
         benchmark::Counter(flops * double(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
     static const char *names[] = {"dense_forward", "dense_backward_input", "weight_grad"};
@@ -104,8 +106,8 @@ void BM_SgdUpdate(benchmark::State &state)
 }
 
 BENCHMARK(BM_Product)
-    ->ArgNames({"isa", "shape", "kernel"})
-    ->ArgsProduct({{0, 1, 2}, {0, 1, 2}, {0, 1, 2}})
+    ->ArgNames({"isa", "shape", "kernel", "n"})
+    ->ArgsProduct({{0, 1, 2}, {0, 1, 2}, {0, 1, 2}, {32, 64, 256}})
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Sigmoid)->ArgName("isa")->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SgdUpdate)->ArgName("isa")->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);

@@ -106,6 +106,15 @@ static inline size_t vcount_hits(vec_t p, vec_t y, size_t n)
     return (size_t)__builtin_popcount(same);
 }
 
+/* Lane l from base[off[l]]: two gathers of 4 lanes with 64-bit indices, scaled by 4 bytes. */
+static inline vec_t vgather(const float *base, const size_t *off)
+{
+    __m128 lo = _mm256_i64gather_ps(base, _mm256_loadu_si256((const __m256i *)off), 4);
+    __m128 hi = _mm256_i64gather_ps(base, _mm256_loadu_si256((const __m256i *)(off + 4)), 4);
+
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+}
+
 #include "simd_template.h"
 
 const bmlp_kernels_t bmlp_kernels_avx2 = KERNEL_TABLE("avx2");

@@ -25,10 +25,24 @@ typedef struct bmlp_kernels {
                           const float *restrict b, const float *restrict A, size_t lda,
                           float *restrict Z, size_t ldz);
 
+    /* H = sigma(Z) with Z[m x n] = W[m x k] A[k x n] + b[m]: dense_forward and sigmoid in one
+     * pass that applies the sigmoid to each block of Z while it is in L1. Z may be NULL, and
+     * then only H is written. The results equal those of the two kernels bit for bit. */
+    void (*dense_forward_sigmoid)(size_t m, size_t n, size_t k, const float *restrict W,
+                                  const float *restrict b, const float *restrict A, size_t lda,
+                                  float *Z, size_t ldz, float *H, size_t ldh);
+
     /* dA[k x n] = W^T dZ, with W m x k and dZ m x n: the gradient back to the inputs. */
     void (*dense_backward_input)(size_t m, size_t n, size_t k, const float *restrict W,
                                  const float *restrict dZ, size_t lddz, float *restrict dA,
                                  size_t ldda);
+
+    /* dZin[k x n] = (W^T dZ) * A * (1 - A): dense_backward_input followed by sigmoid_backward
+     * for inputs A that are sigmoid outputs, without storing W^T dZ. The results equal those
+     * of the two kernels bit for bit. */
+    void (*backward_input_sigmoid)(size_t m, size_t n, size_t k, const float *restrict W,
+                                   const float *restrict dZ, size_t lddz, const float *restrict A,
+                                   size_t lda, float *restrict dZin, size_t lddzin);
 
     /* dW[m x k] = dZ[m x n] A[k x n]^T, overwriting dW: the weight gradient summed over the n
      * samples. */
@@ -67,6 +81,14 @@ typedef struct bmlp_kernels {
     void (*reduce_update)(size_t count, size_t len, const float *restrict slots, size_t stride,
                           float scale, float learning_rate, float *restrict grad,
                           float *restrict params);
+
+    /* Copies features 0 .. d - 1 of n samples into the feature-major tile A: sample s is row
+     * r = rows[s] (or s when rows is NULL) of the sample-major table x, and
+     * A[j * lda + s] = (x[r * x_stride + j] - mean[j]) / std[j], or x[r * x_stride + j] when
+     * mean is NULL. Vectorized kernels gather each feature of a vector of samples at once. */
+    void (*gather_tile)(size_t d, size_t n, const float *restrict x, size_t x_stride,
+                        const size_t *restrict rows, const float *restrict mean,
+                        const float *restrict std, float *restrict A, size_t lda);
 
     /* Runs rounds of independent multiply-adds on registers only, enough chains to keep every
      * multiply-add unit busy, and returns the floating-point operations done (2 per

@@ -92,6 +92,28 @@ static void sigmoid_backward_scalar(size_t m, size_t n, const float *dA, size_t 
     }
 }
 
+static void dense_forward_sigmoid_scalar(size_t m, size_t n, size_t k, const float *restrict W,
+                                         const float *restrict b, const float *restrict A,
+                                         size_t lda, float *Z, size_t ldz, float *H, size_t ldh)
+{
+    if (Z == NULL) {
+        Z = H;
+        ldz = ldh;
+    }
+    dense_forward_scalar(m, n, k, W, b, A, lda, Z, ldz);
+    sigmoid_scalar(m, n, Z, ldz, H, ldh);
+}
+
+static void backward_input_sigmoid_scalar(size_t m, size_t n, size_t k, const float *restrict W,
+                                          const float *restrict dZ, size_t lddz,
+                                          const float *restrict A, size_t lda, float *restrict dZin,
+                                          size_t lddzin)
+{
+    /* dZin holds W^T dZ first and is then scaled in place, as sigmoid_backward allows. */
+    dense_backward_input_scalar(m, n, k, W, dZ, lddz, dZin, lddzin);
+    sigmoid_backward_scalar(k, n, dZin, lddzin, A, lda, dZin, lddzin);
+}
+
 /* log(1 + exp(x)) for any x, without overflow: max(x, 0) + log1p(exp(-|x|)). */
 static double softplus(double x)
 {
@@ -176,10 +198,24 @@ static double fma_probe_scalar(size_t rounds)
     return 2.0 * PROBE_CHAINS * (double)rounds;
 }
 
+static void gather_tile_scalar(size_t d, size_t n, const float *restrict x, size_t x_stride,
+                               const size_t *restrict rows, const float *restrict mean,
+                               const float *restrict std, float *restrict A, size_t lda)
+{
+    for (size_t s = 0; s < n; s++) {
+        const float *row = x + (rows != NULL ? rows[s] : s) * x_stride;
+
+        for (size_t j = 0; j < d; j++)
+            A[j * lda + s] = mean != NULL ? (row[j] - mean[j]) / std[j] : row[j];
+    }
+}
+
 const bmlp_kernels_t bmlp_kernels_scalar = {
     .name = "scalar",
     .dense_forward = dense_forward_scalar,
+    .dense_forward_sigmoid = dense_forward_sigmoid_scalar,
     .dense_backward_input = dense_backward_input_scalar,
+    .backward_input_sigmoid = backward_input_sigmoid_scalar,
     .weight_grad = weight_grad_scalar,
     .bias_grad = bias_grad_scalar,
     .sigmoid = sigmoid_scalar,
@@ -188,5 +224,6 @@ const bmlp_kernels_t bmlp_kernels_scalar = {
     .axpy = axpy_scalar,
     .scale = scale_scalar,
     .reduce_update = reduce_update_scalar,
+    .gather_tile = gather_tile_scalar,
     .fma_probe = fma_probe_scalar,
 };

@@ -16,6 +16,7 @@
  *   vsum(v), vsum_double(v)       horizontal sum of the lanes, in float or in double
  *   vselect_label(y, a, b, c)     a where y == 0, b where y == 1, c elsewhere
  *   vcount_hits(p, y, n)   lanes below n where (p >= 0.5) == (y == 1)
+ *   vgather(base, off)     lane l loaded from base[off[l]], for VL offsets in floats
  *   KNAME(name)            name suffixed with the instruction set
  *
  * Every kernel takes the shapes and strides of kernels.h and accepts unaligned pointers.
@@ -39,16 +40,32 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
+/* sigma(z) = 1 / (1 + exp(-z)) on one vector; 0 below about -88.7 and 1 far above 0. */
+ALWAYS_INLINE vec_t vsigmoid(vec_t z)
+{
+    vec_t one = vset1(1.0f);
+
+    return vdiv(one, vadd(one, vexp(vsub(vzero(), z))));
+}
+
+/* The sum t of a block times the derivative of the sigmoid whose output is a: (t * a) * (1 - a),
+ * in the order of the sigmoid_backward kernel. */
+ALWAYS_INLINE vec_t vsigmoid_chain(vec_t t, vec_t a)
+{
+    return vmul(vmul(t, a), vsub(vset1(1.0f), a));
+}
+
 /*
  * C[r][s0 .. s0 + ns) = c0 + sum over p < depth of P[r * prs + p * pps] * B[p * ldb + s],
  * for the rows r < mr of one block, where c0 is the value already in C when accumulate is set,
- * else init[r], or zero when init is NULL. ns is NR for a full block, or
- * fewer for the last block of samples, whose loads and stores are masked. mr is a constant at
- * every call, so the accumulators stay in registers.
+ * else init[r], or zero when init is NULL. With S not NULL, each sum t is stored as
+ * vsigmoid_chain(t, S[r * lds + s]) instead. ns is NR for a full block, or fewer for the last
+ * block of samples, whose loads and stores are masked. mr is a constant at every call, so the
+ * accumulators stay in registers.
  */
 ALWAYS_INLINE void gemm_block(size_t mr, size_t depth, const float *P, size_t prs, size_t pps,
                               const float *B, size_t ldb, size_t s0, size_t ns, const float *init,
-                              int accumulate, float *C, size_t ldc)
+                              int accumulate, const float *S, size_t lds, float *C, size_t ldc)
 {
     vec_t acc[MR][NV];
 
@@ -77,6 +94,11 @@ ALWAYS_INLINE void gemm_block(size_t mr, size_t depth, const float *P, size_t pr
                 acc[r][1] = vfma(w, b1, acc[r][1]);
             }
         }
+        if (S != NULL)
+            for (size_t r = 0; r < mr; r++) {
+                acc[r][0] = vsigmoid_chain(acc[r][0], vload(S + r * lds + s0));
+                acc[r][1] = vsigmoid_chain(acc[r][1], vload(S + r * lds + s0 + VL));
+            }
         for (size_t r = 0; r < mr; r++) {
             vstore(C + r * ldc + s0, acc[r][0]);
             vstore(C + r * ldc + s0 + VL, acc[r][1]);
@@ -97,6 +119,13 @@ ALWAYS_INLINE void gemm_block(size_t mr, size_t depth, const float *P, size_t pr
             acc[r][1] = vfma(w, b1, acc[r][1]);
         }
     }
+    if (S != NULL)
+        for (size_t r = 0; r < mr; r++) {
+            const float *a = S + r * lds + s0;
+            acc[r][0] = vsigmoid_chain(acc[r][0], n0 == VL ? vload(a) : vload_n(a, n0));
+            if (n1 > 0)
+                acc[r][1] = vsigmoid_chain(acc[r][1], vload_n(a + VL, n1));
+        }
     for (size_t r = 0; r < mr; r++) {
         if (n0 == VL)
             vstore(C + r * ldc + s0, acc[r][0]);
@@ -110,11 +139,11 @@ ALWAYS_INLINE void gemm_block(size_t mr, size_t depth, const float *P, size_t pr
 /* Calls gemm_block with the row count as a compile-time constant for each count below MR. */
 static void gemm_block_rows(size_t mr, size_t depth, const float *P, size_t prs, size_t pps,
                             const float *B, size_t ldb, size_t s0, size_t ns, const float *init,
-                            int accumulate, float *C, size_t ldc)
+                            int accumulate, const float *S, size_t lds, float *C, size_t ldc)
 {
 #define GEMM_CASE(R)                                                                               \
     case R:                                                                                        \
-        gemm_block(R, depth, P, prs, pps, B, ldb, s0, ns, init, accumulate, C, ldc);               \
+        gemm_block(R, depth, P, prs, pps, B, ldb, s0, ns, init, accumulate, S, lds, C, ldc);       \
         return;
     switch (mr) {
         GEMM_CASE(1)
@@ -139,27 +168,60 @@ static void gemm_block_rows(size_t mr, size_t depth, const float *P, size_t prs,
 #undef GEMM_CASE
 }
 
+/* H[r][s0 .. s0 + ns) = sigma(C[r][s0 .. s0 + ns)) for the rows r < mr of a block just stored,
+ * while it is still in L1. H may equal C. */
+static void sigmoid_block(size_t mr, size_t s0, size_t ns, const float *C, size_t ldc, float *H,
+                          size_t ldh)
+{
+    for (size_t r = 0; r < mr; r++) {
+        const float *c = C + r * ldc + s0;
+        float *h = H + r * ldh + s0;
+        size_t s = 0;
+
+        for (; s + VL <= ns; s += VL)
+            vstore(h + s, vsigmoid(vload(c + s)));
+        if (s < ns)
+            vstore_n(h + s, vsigmoid(vload_n(c + s, ns - s)), ns - s);
+    }
+}
+
 /*
  * C[rows x n] = init + P B (or C += P B when accumulate is set) with P's element (r, p) at
- * P[r * prs + p * pps] and B depth x n.
+ * P[r * prs + p * pps] and B depth x n. With S not NULL, C takes vsigmoid_chain of each sum and
+ * S (rows x n, leading dimension lds). With H not NULL, H = sigma(C) follows block by block.
  * Samples form the outer loop, so one panel of B (depth x NR floats) stays in L1 while every
  * block of rows passes over it.
  */
-static void gemm(size_t rows, size_t n, size_t depth, const float *P, size_t prs, size_t pps,
-                 const float *B, size_t ldb, const float *init, int accumulate, float *C,
-                 size_t ldc)
+static void gemm_ex(size_t rows, size_t n, size_t depth, const float *P, size_t prs, size_t pps,
+                    const float *B, size_t ldb, const float *init, int accumulate, const float *S,
+                    size_t lds, float *C, size_t ldc, float *H, size_t ldh)
 {
     for (size_t s0 = 0; s0 < n; s0 += NR) {
         size_t ns = n - s0 < NR ? n - s0 : NR;
         size_t r0 = 0;
 
-        for (; r0 + MR <= rows; r0 += MR)
+        for (; r0 + MR <= rows; r0 += MR) {
             gemm_block(MR, depth, P + r0 * prs, prs, pps, B, ldb, s0, ns,
-                       init != NULL ? init + r0 : NULL, accumulate, C + r0 * ldc, ldc);
-        if (r0 < rows)
+                       init != NULL ? init + r0 : NULL, accumulate, S != NULL ? S + r0 * lds : NULL,
+                       lds, C + r0 * ldc, ldc);
+            if (H != NULL)
+                sigmoid_block(MR, s0, ns, C + r0 * ldc, ldc, H + r0 * ldh, ldh);
+        }
+        if (r0 < rows) {
             gemm_block_rows(rows - r0, depth, P + r0 * prs, prs, pps, B, ldb, s0, ns,
-                            init != NULL ? init + r0 : NULL, accumulate, C + r0 * ldc, ldc);
+                            init != NULL ? init + r0 : NULL, accumulate,
+                            S != NULL ? S + r0 * lds : NULL, lds, C + r0 * ldc, ldc);
+            if (H != NULL)
+                sigmoid_block(rows - r0, s0, ns, C + r0 * ldc, ldc, H + r0 * ldh, ldh);
+        }
     }
+}
+
+static void gemm(size_t rows, size_t n, size_t depth, const float *P, size_t prs, size_t pps,
+                 const float *B, size_t ldb, const float *init, int accumulate, float *C,
+                 size_t ldc)
+{
+    gemm_ex(rows, n, depth, P, prs, pps, B, ldb, init, accumulate, NULL, 0, C, ldc, NULL, 0);
 }
 
 static void KNAME(dense_forward)(size_t m, size_t n, size_t k, const float *restrict W,
@@ -170,12 +232,31 @@ static void KNAME(dense_forward)(size_t m, size_t n, size_t k, const float *rest
     gemm(m, n, k, W, k, 1, A, lda, b, 0, Z, ldz);
 }
 
+static void KNAME(dense_forward_sigmoid)(size_t m, size_t n, size_t k, const float *restrict W,
+                                         const float *restrict b, const float *restrict A,
+                                         size_t lda, float *Z, size_t ldz, float *H, size_t ldh)
+{
+    /* Without Z, each block is summed into H and replaced by its sigmoid in place. */
+    if (Z == NULL)
+        gemm_ex(m, n, k, W, k, 1, A, lda, b, 0, NULL, 0, H, ldh, H, ldh);
+    else
+        gemm_ex(m, n, k, W, k, 1, A, lda, b, 0, NULL, 0, Z, ldz, H, ldh);
+}
+
 static void KNAME(dense_backward_input)(size_t m, size_t n, size_t k, const float *restrict W,
                                         const float *restrict dZ, size_t lddz, float *restrict dA,
                                         size_t ldda)
 {
     /* P = W^T: element (j, i) is W[i * k + j], row stride 1 and column stride k. */
     gemm(k, n, m, W, 1, k, dZ, lddz, NULL, 0, dA, ldda);
+}
+
+static void KNAME(backward_input_sigmoid)(size_t m, size_t n, size_t k, const float *restrict W,
+                                          const float *restrict dZ, size_t lddz,
+                                          const float *restrict A, size_t lda, float *restrict dZin,
+                                          size_t lddzin)
+{
+    gemm_ex(k, n, m, W, 1, k, dZ, lddz, NULL, 0, A, lda, dZin, lddzin, NULL, 0);
 }
 
 /*
@@ -299,14 +380,6 @@ static void KNAME(bias_grad)(size_t m, size_t n, const float *restrict dZ, size_
             acc = vadd(acc, vload_n(dz + s, n - s));
         db[i] = vsum(acc);
     }
-}
-
-/* sigma(z) = 1 / (1 + exp(-z)) on one vector; 0 below about -88.7 and 1 far above 0. */
-ALWAYS_INLINE vec_t vsigmoid(vec_t z)
-{
-    vec_t one = vset1(1.0f);
-
-    return vdiv(one, vadd(one, vexp(vsub(vzero(), z))));
 }
 
 static void KNAME(sigmoid)(size_t m, size_t n, const float *Z, size_t ldz, float *A, size_t lda)
@@ -451,6 +524,35 @@ static void KNAME(reduce_update)(size_t count, size_t len, const float *restrict
     }
 }
 
+static void KNAME(gather_tile)(size_t d, size_t n, const float *restrict x, size_t x_stride,
+                               const size_t *restrict rows, const float *restrict mean,
+                               const float *restrict std, float *restrict A, size_t lda)
+{
+    size_t off[VL];
+
+    for (size_t s0 = 0; s0 < n; s0 += VL) {
+        size_t ns = n - s0 < VL ? n - s0 : VL;
+
+        /* Lanes past the last sample repeat the first row, so every gathered address is valid;
+         * their values are not stored. */
+        for (size_t l = 0; l < VL; l++) {
+            size_t s = s0 + (l < ns ? l : 0);
+            off[l] = (rows != NULL ? rows[s] : s) * x_stride;
+        }
+        for (size_t j = 0; j < d; j++) {
+            vec_t v = vgather(x + j, off);
+
+            /* The same subtraction and division as the scalar kernel, so the bits agree. */
+            if (mean != NULL)
+                v = vdiv(vsub(v, vset1(mean[j])), vset1(std[j]));
+            if (ns == VL)
+                vstore(A + j * lda + s0, v);
+            else
+                vstore_n(A + j * lda + s0, v, ns);
+        }
+    }
+}
+
 /* Independent accumulators in fma_probe: at least latency x throughput of a fused multiply-add
  * (4 cycles x 2 per cycle on current x86 cores), and few enough to stay in registers. */
 #define PROBE_CHAINS 12
@@ -477,9 +579,12 @@ static double KNAME(fma_probe)(size_t rounds)
 #define KERNEL_TABLE(isa_name)                                                                     \
     {                                                                                              \
         .name = isa_name, .dense_forward = KNAME(dense_forward),                                   \
-        .dense_backward_input = KNAME(dense_backward_input), .weight_grad = KNAME(weight_grad),    \
-        .bias_grad = KNAME(bias_grad), .sigmoid = KNAME(sigmoid),                                  \
-        .sigmoid_backward = KNAME(sigmoid_backward), .output_loss_grad = KNAME(output_loss_grad),  \
-        .axpy = KNAME(axpy), .scale = KNAME(scale), .reduce_update = KNAME(reduce_update),         \
+        .dense_forward_sigmoid = KNAME(dense_forward_sigmoid),                                     \
+        .dense_backward_input = KNAME(dense_backward_input),                                       \
+        .backward_input_sigmoid = KNAME(backward_input_sigmoid),                                   \
+        .weight_grad = KNAME(weight_grad), .bias_grad = KNAME(bias_grad),                          \
+        .sigmoid = KNAME(sigmoid), .sigmoid_backward = KNAME(sigmoid_backward),                    \
+        .output_loss_grad = KNAME(output_loss_grad), .axpy = KNAME(axpy), .scale = KNAME(scale),   \
+        .reduce_update = KNAME(reduce_update), .gather_tile = KNAME(gather_tile),                  \
         .fma_probe = KNAME(fma_probe),                                                             \
     }

@@ -1,6 +1,13 @@
+/* madvise and MADV_HUGEPAGE are outside C11 and POSIX. */
+#define _DEFAULT_SOURCE
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "alloc.h"
 
@@ -18,6 +25,28 @@ float *bmlp_alloc_floats(size_t count)
     p = aligned_alloc(BMLP_ALIGN, bytes);
     if (p != NULL)
         memset(p, 0, bytes);
+    return p;
+}
+
+/* Huge page size of x86-64 Linux, and the smallest table that is worth one. */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *bmlp_alloc_table(size_t bytes)
+{
+    size_t rounded;
+    void *p;
+
+    if (bytes < HUGE_PAGE)
+        return malloc(bytes > 0 ? bytes : 1);
+    if (bytes > SIZE_MAX - HUGE_PAGE)
+        return NULL;
+    rounded = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    p = aligned_alloc(HUGE_PAGE, rounded);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    /* Advice only: where transparent huge pages are off, the table keeps 4 KiB pages. */
+    if (p != NULL)
+        (void)madvise(p, rounded, MADV_HUGEPAGE);
+#endif
     return p;
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "bmlp/dataset.h"
 #include "error.h"
 
@@ -16,8 +17,8 @@ bmlp_status_t bmlp_dataset_alloc(bmlp_dataset_t *ds, size_t n_samples, size_t n_
                          "most %zu, features 1 to %zu)",
                          n_samples, n_features, BMLP_MAX_SAMPLES, BMLP_MAX_FEATURES);
     /* Both bounds are powers of two whose product is 2^54, so the product cannot overflow. */
-    ds->x = malloc((n_samples * n_features + 1) * sizeof(float));
-    ds->y = malloc((n_samples + 1) * sizeof(float));
+    ds->x = bmlp_alloc_table((n_samples * n_features + 1) * sizeof(float));
+    ds->y = bmlp_alloc_table((n_samples + 1) * sizeof(float));
     if (ds->x == NULL || ds->y == NULL) {
         bmlp_dataset_free(ds);
         return bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,

@@ -25,6 +25,9 @@ typedef struct bmlp_stepper {
     size_t threads;     /* threads that run a full batch */
     bmlp_workspace_t *ws[BMLP_MAX_THREADS]; /* one per thread, chunk samples each */
     size_t *idx[BMLP_MAX_THREADS];          /* the samples of a thread's current chunk */
+    size_t *next_idx[BMLP_MAX_THREADS];     /* the samples of its next chunk, if next_len > 0 */
+    size_t next_first[BMLP_MAX_THREADS];    /* epoch position of that next chunk */
+    size_t next_len[BMLP_MAX_THREADS];      /* its samples, or 0 when not computed */
     float *rows_x[BMLP_MAX_THREADS];        /* chunk x features, for sources without a table */
     float *rows_y[BMLP_MAX_THREADS];        /* chunk labels, likewise */
     int profile;                            /* nonzero: time the phases of each step */
@@ -42,7 +45,7 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
 
 void bmlp_stepper_free(bmlp_stepper_t *st);
 
-/* Samples per chunk for a batch size and a parameter count: a multiple of 32, large enough that
+/* Samples per chunk for a batch size and a parameter count: a multiple of 64, large enough that
  * a batch has at most 64 chunks and their gradient slots fit in 2 MiB (but at least 2 slots). */
 size_t bmlp_chunk_size(size_t batch, size_t num_params);
 

@@ -311,7 +311,8 @@ bmlp_status_t bmlp_predict(const bmlp_net_t *net, const float *x, size_t n, floa
     for (size_t start = 0; start < n; start += ws->max_batch) {
         size_t count = n - start < ws->max_batch ? n - start : ws->max_batch;
 
-        bmlp_fill_tile(net, ws, x + start * net->widths[0], net->widths[0], NULL, 0, NULL, count);
+        bmlp_fill_tile(net, ws, x + start * net->widths[0], net->widths[0], NULL, 0, NULL, count,
+                       NULL, 0);
         bmlp_forward_tile(net, ws);
         ws->kernels->sigmoid(1, count, ws->z[L], ws->ld, prob + start, count);
     }

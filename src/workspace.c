@@ -1,5 +1,6 @@
 /* Workspace allocation and the forward and backward passes over one tile. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,12 @@ void bmlp_workspace_free(bmlp_workspace_t *ws)
 bmlp_status_t bmlp_workspace_create(const bmlp_net_t *net, size_t max_batch, bmlp_isa_t isa,
                                     bmlp_workspace_t **out, bmlp_error_t *err)
 {
+    return bmlp_workspace_create_tiles(net, max_batch, isa, 1, out, err);
+}
+
+bmlp_status_t bmlp_workspace_create_tiles(const bmlp_net_t *net, size_t max_batch, bmlp_isa_t isa,
+                                          int all_tiles, bmlp_workspace_t **out, bmlp_error_t *err)
+{
     bmlp_workspace_t *ws;
     bmlp_isa_t resolved;
     bmlp_status_t st;
@@ -57,10 +64,15 @@ bmlp_status_t bmlp_workspace_create(const bmlp_net_t *net, size_t max_batch, bml
         failed |= ws->a[k] == NULL;
         if (k == 0)
             continue;
-        ws->z[k] = bmlp_alloc_floats(tile);
         ws->dz[k] = bmlp_alloc_floats(tile);
-        failed |= ws->z[k] == NULL || ws->dz[k] == NULL;
-        if (k < L) {
+        failed |= ws->dz[k] == NULL;
+        /* The training step needs no pre-activations and no dL/da of hidden layers: the fused
+         * kernels go from the product to the sigmoid and from dL/dz to dL/dz. */
+        if (k == L || all_tiles) {
+            ws->z[k] = bmlp_alloc_floats(tile);
+            failed |= ws->z[k] == NULL;
+        }
+        if (k < L && all_tiles) {
             ws->da[k] = bmlp_alloc_floats(tile);
             failed |= ws->da[k] == NULL;
         }
@@ -92,48 +104,44 @@ bmlp_status_t bmlp_workspace_view(const bmlp_workspace_t *ws, size_t k, bmlp_til
     return BMLP_OK;
 }
 
-/* Samples ahead of the one being copied whose rows are prefetched: enough to cover a memory
- * latency of a few hundred nanoseconds at a few nanoseconds per sample. */
-#define PREFETCH_AHEAD 16
-
-/* Asks for the cache lines of the d features at x ahead of their use. */
-static void prefetch_row(const float *x, size_t d)
+/* Asks for the cache lines of the d features at x, and of the label at y when it is not NULL,
+ * ahead of their use. */
+static void prefetch_sample(const float *x, size_t d, const float *y)
 {
-    const char *p = (const char *)x;
-    const char *end = (const char *)(x + d);
+    uintptr_t line = (uintptr_t)x & ~(uintptr_t)63;
+    uintptr_t end = (uintptr_t)(x + d);
 
-    for (; p < end; p += 64)
-        __builtin_prefetch(p);
-    __builtin_prefetch(end - 1);
+    for (; line < end; line += 64)
+        __builtin_prefetch((const void *)line, 0, 2);
+    if (y != NULL)
+        __builtin_prefetch(y, 0, 2);
+}
+
+static void prefetch_rows(const float *x, size_t x_stride, size_t d, const float *y,
+                          size_t y_stride, const size_t *rows, size_t n)
+{
+    for (size_t s = 0; s < n; s++)
+        prefetch_sample(x + rows[s] * x_stride, d, y != NULL ? y + rows[s] * y_stride : NULL);
 }
 
 void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x, size_t x_stride,
-                    const float *y, size_t y_stride, const size_t *rows, size_t n)
+                    const float *y, size_t y_stride, const size_t *rows, size_t n,
+                    const size_t *next_rows, size_t next_n)
 {
     size_t d = net->widths[0];
-    float *a0 = ws->a[0];
 
     /* Shuffled rows are scattered over the dataset, so each one is a cache miss unless it is
-     * requested early. */
-    if (rows != NULL)
-        for (size_t s = 0; s < n && s < PREFETCH_AHEAD; s++)
-            prefetch_row(x + rows[s] * x_stride, d);
-    for (size_t s = 0; s < n; s++) {
-        size_t row = rows != NULL ? rows[s] : s;
-        const float *xs = x + row * x_stride;
-
-        if (rows != NULL && s + PREFETCH_AHEAD < n)
-            prefetch_row(x + rows[s + PREFETCH_AHEAD] * x_stride, d);
-        if (net->mean != NULL) {
-            for (size_t j = 0; j < d; j++)
-                a0[j * ws->ld + s] = (xs[j] - net->mean[j]) / net->std[j];
-        } else {
-            for (size_t j = 0; j < d; j++)
-                a0[j * ws->ld + s] = xs[j];
-        }
-        if (y != NULL)
-            ws->y[s] = y[row * y_stride];
-    }
+     * requested early. The next chunk's rows have the whole of this chunk's step to arrive.
+     * Without them, this chunk's own rows are requested together, so that their misses
+     * overlap. */
+    if (next_rows != NULL)
+        prefetch_rows(x, x_stride, d, y, y_stride, next_rows, next_n);
+    else if (rows != NULL)
+        prefetch_rows(x, x_stride, d, y, y_stride, rows, n);
+    ws->kernels->gather_tile(d, n, x, x_stride, rows, net->mean, net->std, ws->a[0], ws->ld);
+    if (y != NULL)
+        for (size_t s = 0; s < n; s++)
+            ws->y[s] = y[(rows != NULL ? rows[s] : s) * y_stride];
     ws->n = n;
 }
 
@@ -148,10 +156,12 @@ void bmlp_forward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws)
         const float *W = net->params + net->w_offset[l];
         const float *b = net->params + net->b_offset[l];
 
-        kr->dense_forward(m, ws->n, k, W, b, ws->a[l], ws->ld, ws->z[l + 1], ws->ld);
         /* The output layer's sigmoid is applied by the loss kernel, from the logit. */
         if (l + 1 < L)
-            kr->sigmoid(m, ws->n, ws->z[l + 1], ws->ld, ws->a[l + 1], ws->ld);
+            kr->dense_forward_sigmoid(m, ws->n, k, W, b, ws->a[l], ws->ld, ws->z[l + 1], ws->ld,
+                                      ws->a[l + 1], ws->ld);
+        else
+            kr->dense_forward(m, ws->n, k, W, b, ws->a[l], ws->ld, ws->z[l + 1], ws->ld);
     }
 }
 
@@ -180,8 +190,13 @@ double bmlp_backward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, float *gr
         kr->bias_grad(m, n, ws->dz[l + 1], ws->ld, grads + net->b_offset[l]);
         if (l == 0)
             break;
-        kr->dense_backward_input(m, n, k, W, ws->dz[l + 1], ws->ld, ws->da[l], ws->ld);
-        kr->sigmoid_backward(k, n, ws->da[l], ws->ld, ws->a[l], ws->ld, ws->dz[l], ws->ld);
+        if (ws->da[l] != NULL) {
+            kr->dense_backward_input(m, n, k, W, ws->dz[l + 1], ws->ld, ws->da[l], ws->ld);
+            kr->sigmoid_backward(k, n, ws->da[l], ws->ld, ws->a[l], ws->ld, ws->dz[l], ws->ld);
+        } else {
+            kr->backward_input_sigmoid(m, n, k, W, ws->dz[l + 1], ws->ld, ws->a[l], ws->ld,
+                                       ws->dz[l], ws->ld);
+        }
     }
     return loss;
 }

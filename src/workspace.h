@@ -15,19 +15,28 @@ struct bmlp_workspace {
     size_t max_batch;
     size_t ld;                     /* leading dimension of every tile: max_batch rounded up to 16 */
     float *a[BMLP_MAX_HIDDEN + 2]; /* activations of unit layer k, widths[k] x ld */
-    float *z[BMLP_MAX_HIDDEN + 2]; /* pre-activations, k >= 1 */
-    float *da[BMLP_MAX_HIDDEN + 2]; /* dL/da, 1 <= k < num_layers */
+    float *z[BMLP_MAX_HIDDEN + 2]; /* pre-activations, k >= 1 (NULL for hidden k in a lean
+                                      workspace) */
+    float *da[BMLP_MAX_HIDDEN + 2]; /* dL/da, 1 <= k < num_layers (NULL in a lean workspace) */
     float *dz[BMLP_MAX_HIDDEN + 2]; /* dL/dz, k >= 1 */
     float *y;                       /* labels of the current tile, ld floats */
     size_t n;                       /* samples in the current tile */
 };
 
+/* bmlp_workspace_create, with every tile when all_tiles is set. Otherwise the hidden layers get
+ * no pre-activation (z) and no dL/da tile, which the training step does not read, so that the
+ * working set of a chunk stays small. */
+bmlp_status_t bmlp_workspace_create_tiles(const bmlp_net_t *net, size_t max_batch, bmlp_isa_t isa,
+                                          int all_tiles, bmlp_workspace_t **out, bmlp_error_t *err);
+
 /* Copies n samples into the input tile, transposing to feature-major and applying the network's
  * standardization when it has one. Sample s has its features at x + r * x_stride and its label
  * at y[r * y_stride], where r is rows[s], or s when rows is NULL. Labels are copied into ws->y
- * when y is not NULL. */
+ * when y is not NULL. The rows next_rows[0 .. next_n) of the chunk that comes next, if known
+ * (else NULL and 0), are prefetched along the way. */
 void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x, size_t x_stride,
-                    const float *y, size_t y_stride, const size_t *rows, size_t n);
+                    const float *y, size_t y_stride, const size_t *rows, size_t n,
+                    const size_t *next_rows, size_t next_n);
 
 /* Forward pass over the n samples already in the input tile. */
 void bmlp_forward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws);

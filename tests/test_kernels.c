@@ -196,6 +196,140 @@ static void check_weight_grad(const bmlp_kernels_t *t, size_t m, size_t n, size_
     free_offset(dZ), free_offset(A), free_offset(dWs), free_offset(dWv);
 }
 
+/* The fused forward kernel against dense_forward then sigmoid of the same table: the same bits,
+ * with Z kept and with Z left out. */
+static void check_forward_sigmoid(const bmlp_kernels_t *t, size_t m, size_t n, size_t k)
+{
+    size_t ld = n + 3;
+    float *W = alloc_offset(m * k), *b = alloc_offset(m), *A = alloc_offset(k * ld);
+    float *Zs = alloc_offset(m * ld), *Hs = alloc_offset(m * ld);
+    float *Zf = alloc_offset(m * ld), *Hf = alloc_offset(m * ld), *Hi = alloc_offset(m * ld);
+
+    memcpy(Zf, Zs, m * ld * sizeof(float));
+    memcpy(Hf, Hs, m * ld * sizeof(float));
+    memcpy(Hi, Hs, m * ld * sizeof(float));
+    t->dense_forward(m, n, k, W, b, A, ld, Zs, ld);
+    t->sigmoid(m, n, Zs, ld, Hs, ld);
+    t->dense_forward_sigmoid(m, n, k, W, b, A, ld, Zf, ld, Hf, ld);
+    t->dense_forward_sigmoid(m, n, k, W, b, A, ld, NULL, 0, Hi, ld);
+    if (memcmp(Zf, Zs, m * ld * sizeof(float)) != 0 ||
+        memcmp(Hf, Hs, m * ld * sizeof(float)) != 0 ||
+        memcmp(Hi, Hs, m * ld * sizeof(float)) != 0) {
+        fprintf(stderr, "%s dense_forward_sigmoid, m %zu n %zu k %zu: differs from the two "
+                        "kernels it fuses\n",
+                t->name, m, n, k);
+        fail();
+    }
+    free_offset(W), free_offset(b), free_offset(A), free_offset(Zs), free_offset(Hs);
+    free_offset(Zf), free_offset(Hf), free_offset(Hi);
+}
+
+/* The fused backward kernel against dense_backward_input then sigmoid_backward of the same
+ * table: the same bits. A holds sigmoid outputs, in (0, 1). */
+static void check_backward_sigmoid(const bmlp_kernels_t *t, size_t m, size_t n, size_t k)
+{
+    size_t ld = n + 1;
+    float *W = alloc_offset(m * k), *dZ = alloc_offset(m * ld), *A = alloc_offset(k * ld);
+    float *dA = alloc_offset(k * ld), *dZs = alloc_offset(k * ld), *dZf = alloc_offset(k * ld);
+
+    for (size_t i = 0; i < k * ld; i++)
+        A[i] = 0.5f + 0.49f * A[i];
+    memcpy(dZf, dZs, k * ld * sizeof(float));
+    t->dense_backward_input(m, n, k, W, dZ, ld, dA, ld);
+    t->sigmoid_backward(k, n, dA, ld, A, ld, dZs, ld);
+    t->backward_input_sigmoid(m, n, k, W, dZ, ld, A, ld, dZf, ld);
+    if (memcmp(dZf, dZs, k * ld * sizeof(float)) != 0) {
+        fprintf(stderr, "%s backward_input_sigmoid, m %zu n %zu k %zu: differs from the two "
+                        "kernels it fuses\n",
+                t->name, m, n, k);
+        fail();
+    }
+    free_offset(W), free_offset(dZ), free_offset(A), free_offset(dA), free_offset(dZs);
+    free_offset(dZf);
+}
+
+static void fused_kernels_match_unfused(void **state)
+{
+    (void)state;
+    for_each_shape(check_forward_sigmoid);
+    for_each_shape(check_backward_sigmoid);
+    /* The scalar table's fused kernels, on a smaller set of shapes. */
+    for (size_t m = 1; m <= 17; m += 4)
+        for (size_t n = 1; n <= 33; n += 8)
+            for (size_t k = 1; k <= 17; k += 8) {
+                check_forward_sigmoid(&bmlp_kernels_scalar, m, n, k);
+                check_backward_sigmoid(&bmlp_kernels_scalar, m, n, k);
+            }
+}
+
+/* gather_tile copies and standardizes with exact operations (a subtraction and a division per
+ * value), so every table must give the scalar kernel's bits: for d features of n shuffled rows
+ * of a table with a wider stride, with and without standardization. */
+static void gather_tile_bitwise_equal(void **state)
+{
+    const size_t rows_total = 150;
+
+    (void)state;
+    for (size_t t = 0; t < num_tables; t++) {
+        for (size_t d = 1; d <= 35; d += (d < 18 ? 1 : 17)) {
+            size_t stride = d + 2;
+            float *x = alloc_offset(rows_total * stride);
+            float *mean = alloc_offset(d), *std = alloc_offset(d);
+            size_t rows[MAX_DIM];
+
+            for (size_t j = 0; j < d; j++)
+                std[j] = 0.25f + fabsf(std[j]);
+            for (size_t n = 1; n <= MAX_DIM; n++) {
+                size_t ld = n + 3;
+                float *As = alloc_offset(d * ld), *Av = alloc_offset(d * ld);
+
+                for (size_t s = 0; s < n; s++)
+                    rows[s] = (s * 37 + 11) % rows_total;
+                for (int standardize = 0; standardize < 2; standardize++) {
+                    const float *mu = standardize ? mean : NULL;
+                    const float *sd = standardize ? std : NULL;
+                    int shuffled;
+
+                    for (shuffled = 0; shuffled < 2; shuffled++) {
+                        const size_t *r = shuffled ? rows : NULL;
+
+                        memcpy(Av, As, d * ld * sizeof(float));
+                        bmlp_kernels_scalar.gather_tile(d, n, x, stride, r, mu, sd, As, ld);
+                        tables[t]->gather_tile(d, n, x, stride, r, mu, sd, Av, ld);
+                        if (memcmp(Av, As, d * ld * sizeof(float)) != 0) {
+                            fprintf(stderr,
+                                    "%s gather_tile, d %zu n %zu, standardized %d, shuffled %d: "
+                                    "differs from the scalar kernel\n",
+                                    tables[t]->name, d, n, standardize, shuffled);
+                            fail();
+                        }
+                    }
+                }
+                free_offset(As), free_offset(Av);
+            }
+            free_offset(x), free_offset(mean), free_offset(std);
+        }
+    }
+}
+
+/* The scalar gather_tile on a hand-checked case: two rows in reverse order, standardized. */
+static void gather_tile_scalar_values(void **state)
+{
+    const float x[] = {1.0f, 2.0f, -1.0f, 3.0f, 5.0f, -1.0f};
+    const float mean[] = {1.0f, 1.0f}, std[] = {2.0f, 4.0f};
+    const size_t rows[] = {1, 0};
+    float A[2 * 4] = {0};
+
+    (void)state;
+    bmlp_kernels_scalar.gather_tile(2, 2, x, 3, rows, mean, std, A, 4);
+    /* Row 1 is (3, 5): ((3 - 1) / 2, (5 - 1) / 4); row 0 is (1, 2): (0, 0.25). */
+    assert_true(A[0] == 1.0f);
+    assert_true(A[1] == 0.0f);
+    assert_true(A[4] == 1.0f);
+    assert_true(A[5] == 0.25f);
+    assert_true(A[2] == 0.0f); /* past n: untouched */
+}
+
 static void dense_forward_matches_scalar(void **state)
 {
     (void)state;
@@ -453,6 +587,9 @@ int main(void)
         cmocka_unit_test(dense_forward_matches_scalar),
         cmocka_unit_test(dense_backward_matches_scalar),
         cmocka_unit_test(weight_grad_matches_scalar),
+        cmocka_unit_test(fused_kernels_match_unfused),
+        cmocka_unit_test(gather_tile_bitwise_equal),
+        cmocka_unit_test(gather_tile_scalar_values),
         cmocka_unit_test(bias_grad_matches_scalar),
         cmocka_unit_test(sigmoid_matches_scalar),
         cmocka_unit_test(sigmoid_same_bits_every_lane),
