@@ -115,6 +115,21 @@ static inline vec_t vgather(const float *base, const size_t *off)
     return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
 }
 
+typedef __m256i vindex_t;
+
+/* Offsets 0, stride, ..., 7 stride as 32-bit lanes; stride is below 2^25
+ * (GATHER_STRIDE_MAX). */
+static inline vindex_t vstride_index(size_t stride)
+{
+    return _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                              _mm256_set1_epi32((int)stride));
+}
+
+static inline vec_t vgather_index(const float *base, vindex_t index)
+{
+    return _mm256_i32gather_ps(base, index, 4);
+}
+
 #include "simd_template.h"
 
 const bmlp_kernels_t bmlp_kernels_avx2 = KERNEL_TABLE("avx2");

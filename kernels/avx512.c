@@ -103,6 +103,22 @@ static inline vec_t vgather(const float *base, const size_t *off)
     return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
 }
 
+typedef __m512i vindex_t;
+
+/* Offsets 0, stride, ..., 15 stride as 32-bit lanes; stride is below 2^25
+ * (GATHER_STRIDE_MAX). */
+static inline vindex_t vstride_index(size_t stride)
+{
+    return _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int)stride));
+}
+
+static inline vec_t vgather_index(const float *base, vindex_t index)
+{
+    return _mm512_i32gather_ps(index, base, 4);
+}
+
 #include "simd_template.h"
 
 const bmlp_kernels_t bmlp_kernels_avx512 = KERNEL_TABLE("avx512");

@@ -17,6 +17,8 @@
  *   vselect_label(y, a, b, c)     a where y == 0, b where y == 1, c elsewhere
  *   vcount_hits(p, y, n)   lanes below n where (p >= 0.5) == (y == 1)
  *   vgather(base, off)     lane l loaded from base[off[l]], for VL offsets in floats
+ *   vindex_t, vstride_index(stride), vgather_index(base, index)
+ *                          lane l loaded from base[l * stride], with the offsets made once
  *   KNAME(name)            name suffixed with the instruction set
  *
  * Every kernel takes the shapes and strides of kernels.h and accepts unaligned pointers.
@@ -201,9 +203,16 @@ static void gemm_ex(size_t rows, size_t n, size_t depth, const float *P, size_t 
         size_t r0 = 0;
 
         for (; r0 + MR <= rows; r0 += MR) {
-            gemm_block(MR, depth, P + r0 * prs, prs, pps, B, ldb, s0, ns,
-                       init != NULL ? init + r0 : NULL, accumulate, S != NULL ? S + r0 * lds : NULL,
-                       lds, C + r0 * ldc, ldc);
+            /* With unit row stride, the rows' multipliers sit at constant offsets from one
+             * pointer, which leaves the general-purpose registers free. */
+            if (prs == 1)
+                gemm_block(MR, depth, P + r0, 1, pps, B, ldb, s0, ns,
+                           init != NULL ? init + r0 : NULL, accumulate,
+                           S != NULL ? S + r0 * lds : NULL, lds, C + r0 * ldc, ldc);
+            else
+                gemm_block(MR, depth, P + r0 * prs, prs, pps, B, ldb, s0, ns,
+                           init != NULL ? init + r0 : NULL, accumulate,
+                           S != NULL ? S + r0 * lds : NULL, lds, C + r0 * ldc, ldc);
             if (H != NULL)
                 sigmoid_block(MR, s0, ns, C + r0 * ldc, ldc, H + r0 * ldh, ldh);
         }
@@ -315,6 +324,9 @@ static void grad_block_any(size_t gr, size_t gc, size_t n, const float *dZ, size
 #undef GRAD_CASE
 }
 
+/* Largest leading dimension whose gather offsets (up to NR - 1 rows apart) fit 32-bit lanes. */
+#define GATHER_STRIDE_MAX ((size_t)1 << 25)
+
 /* Samples per transposed panel of A in weight_grad_transposed: 128 x NR floats, 16 KiB with
  * AVX-512, stay in L1 next to the rows of dZ. */
 #define PANEL_SAMPLES 128
@@ -330,15 +342,24 @@ static void weight_grad_transposed(size_t m, size_t n, size_t k, const float *re
                                    float *restrict dW)
 {
     float At[PANEL_SAMPLES * NR];
+    vindex_t stride = vstride_index(lda);
 
     for (size_t j0 = 0; j0 < k; j0 += NR) {
         size_t cols = k - j0 < NR ? k - j0 : NR;
         for (size_t s0 = 0; s0 < n; s0 += PANEL_SAMPLES) {
             size_t depth = n - s0 < PANEL_SAMPLES ? n - s0 : PANEL_SAMPLES;
 
-            for (size_t j = 0; j < cols; j++)
+            if (cols == NR && lda < GATHER_STRIDE_MAX) {
+                /* A full panel: each sample's NR values are a gather at stride lda. */
+                const float *a = A + j0 * lda + s0;
                 for (size_t s = 0; s < depth; s++)
-                    At[s * NR + j] = A[(j0 + j) * lda + s0 + s];
+                    for (size_t v = 0; v < NV; v++)
+                        vstore(At + s * NR + v * VL, vgather_index(a + v * VL * lda + s, stride));
+            } else {
+                for (size_t j = 0; j < cols; j++)
+                    for (size_t s = 0; s < depth; s++)
+                        At[s * NR + j] = A[(j0 + j) * lda + s0 + s];
+            }
             /* Rows i of dW take dZ[i][s0 + p] as multipliers: row stride lddz, column 1. */
             gemm(m, cols, depth, dZ + s0, lddz, 1, At, NR, NULL, s0 > 0, dW + j0, k);
         }
