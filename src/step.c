@@ -13,6 +13,7 @@
 #include "bmlp/bound.h"
 #include "error.h"
 #include "net_internal.h"
+#include "permute_batch.h"
 #include "step.h"
 
 /* Samples per chunk at least, and chunks per batch at most. Each chunk writes and later sums a
@@ -237,6 +238,19 @@ static void end_phase(bmlp_stepper_t *st, int t, bmlp_phase_t phase, double *mar
     *mark = now;
 }
 
+/* Writes the samples of epoch positions first .. first + count - 1 into idx, as
+ * bmlp_order_train does one at a time. */
+static void order_chunk(const bmlp_order_t *order, size_t first, size_t count, bmlp_isa_t isa,
+                        size_t *idx)
+{
+    for (size_t s = 0; s < count; s++)
+        idx[s] = first + s;
+    if (order->use_epoch)
+        bmlp_permutation_apply_array(&order->epoch, idx, count, isa);
+    if (order->use_split)
+        bmlp_permutation_apply_array(&order->split, idx, count, isa);
+}
+
 static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
                       const bmlp_order_t *order, size_t first, size_t count, size_t c,
                       size_t next_first, size_t next_len)
@@ -250,11 +264,9 @@ static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
         st->idx[t] = st->next_idx[t];
         st->next_idx[t] = swap;
     } else {
-        for (size_t s = 0; s < count; s++)
-            st->idx[t][s] = bmlp_order_train(order, first + s);
+        order_chunk(order, first, count, st->ws[t]->isa, st->idx[t]);
     }
-    for (size_t s = 0; s < next_len; s++)
-        st->next_idx[t][s] = bmlp_order_train(order, next_first + s);
+    order_chunk(order, next_first, next_len, st->ws[t]->isa, st->next_idx[t]);
     st->next_first[t] = next_first;
     st->next_len[t] = next_len;
     fill_chunk(st, t, src, count);

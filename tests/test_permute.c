@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmlp/bmlp.h"
+#include "dispatch.h"
 #include "permute.h"
+#include "permute_batch.h"
 
 static const uint64_t seeds[] = {1, 0x9E3779B97F4A7C15ull};
 
@@ -216,6 +219,62 @@ static void large_permutation_scatters(void **state)
     assert_true(neighbors < 16);
 }
 
+/* Applies p to x[0 .. count) with the array function and compares each result with the
+ * per-element one; prints the first difference. */
+static void check_array(const bmlp_permutation_t *p, size_t *x, size_t count, bmlp_isa_t isa)
+{
+    size_t *want = malloc(count * sizeof(size_t));
+
+    assert_non_null(want);
+    for (size_t i = 0; i < count; i++)
+        want[i] = (size_t)bmlp_permutation_apply(p, x[i]);
+    bmlp_permutation_apply_array(p, x, count, isa);
+    for (size_t i = 0; i < count; i++) {
+        if (x[i] != want[i]) {
+            fprintf(stderr, "%s, n %llu: element %zu maps to %zu, per element %zu\n",
+                    bmlp_isa_name(isa), (unsigned long long)p->n, i, x[i], want[i]);
+            fail();
+        }
+    }
+    free(want);
+}
+
+/* The array function, vectorized or not, gives the per-element results. It runs for every n to
+ * 300 and for large n, on counts that are not a multiple of the vector width. Some n lie just
+ * above a power of two, where cycle walking takes several rounds. */
+static void array_matches_per_element(void **state)
+{
+    const uint64_t large[] = {1000, 3000, 65537, (1u << 20) + 1, (uint64_t)1 << 33,
+                              ((uint64_t)1 << 40) + 3, BMLP_PERMUTATION_MAX_N};
+    const bmlp_isa_t isas[] = {BMLP_ISA_SCALAR, BMLP_ISA_AVX512};
+    size_t x[301];
+    bmlp_error_t err;
+
+    (void)state;
+    for (size_t k = 0; k < 2; k++) {
+        bmlp_isa_t isa;
+
+        if (bmlp_isa_resolve(isas[k], &isa, &err) != BMLP_OK)
+            continue;
+        for (uint64_t n = 1; n <= 300; n++) {
+            bmlp_permutation_t p;
+
+            bmlp_permutation_init(&p, n, seeds[n % 2], (uint32_t)n);
+            for (size_t i = 0; i < n; i++)
+                x[i] = i;
+            check_array(&p, x, (size_t)n, isa);
+        }
+        for (size_t j = 0; j < sizeof(large) / sizeof(large[0]); j++) {
+            bmlp_permutation_t p;
+
+            bmlp_permutation_init(&p, large[j], seeds[j % 2], 7);
+            for (size_t i = 0; i < 301; i++)
+                x[i] = (size_t)((i * UINT64_C(0x9E3779B97F4A7C15)) % large[j]);
+            check_array(&p, x, 301, isa);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +286,7 @@ int main(void)
         cmocka_unit_test(same_arguments_same_permutation),
         cmocka_unit_test(position_of_zero_near_uniform),
         cmocka_unit_test(large_permutation_scatters),
+        cmocka_unit_test(array_matches_per_element),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

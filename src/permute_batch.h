@@ -1,0 +1,16 @@
+/* Seeded permutations applied to many elements at once; internal to the library. */
+#ifndef BMLP_SRC_PERMUTE_BATCH_H
+#define BMLP_SRC_PERMUTE_BATCH_H
+
+#include <stddef.h>
+
+#include "bmlp/train.h"
+#include "permute.h"
+
+/* Replaces each x[i], i < count, by bmlp_permutation_apply(p, x[i]); every x[i] must be below
+ * p->n. With BMLP_ISA_AVX512 (on a CPU that runs it), 8 elements go through the network at a
+ * time; the results are the same for every isa. */
+void bmlp_permutation_apply_array(const bmlp_permutation_t *p, size_t *x, size_t count,
+                                  bmlp_isa_t isa);
+
+#endif /* BMLP_SRC_PERMUTE_BATCH_H */
