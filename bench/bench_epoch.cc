@@ -67,6 +67,8 @@ void BM_Epoch(benchmark::State &state)
 {
     const size_t w = size_t(state.range(0));
     const bmlp_isa_t isa = kIsas[state.range(1)];
+    // The third argument, where given, is 0 to visit the samples in stored order.
+    const bool shuffle = state.range(2) != 0;
     const Workload &load = kWorkloads[w];
     const bmlp_machine_rates_t *rates = rates_for(isa);
     const bmlp_dataset_t &ds = dataset_for(w);
@@ -91,6 +93,7 @@ void BM_Epoch(benchmark::State &state)
     opt.val_split = 0.0;
     opt.standardize = 0;
     opt.isa = isa;
+    opt.shuffle = shuffle ? 1 : 0;
     // The bound is that of one core, so the epoch runs on one thread.
     opt.threads = 1;
     double seconds = 0.0;
@@ -113,13 +116,23 @@ void BM_Epoch(benchmark::State &state)
     state.counters["bound_fraction"] = per_second / bound;
     state.counters["peak_GFLOPS"] = rates->flops_per_second * 1e-9;
     state.counters["sigmoids_per_ns"] = rates->sigmoids_per_second * 1e-9;
-    state.SetLabel(std::string(load.name) + " " + bmlp_isa_name(isa));
+    state.SetLabel(std::string(load.name) + " " + bmlp_isa_name(isa) +
+                   (shuffle ? "" : " in stored order"));
     bmlp_net_free(net);
 }
 
 BENCHMARK(BM_Epoch)
-    ->ArgNames({"workload", "isa"})
-    ->ArgsProduct({{0, 1, 2}, {0, 1, 2}})
+    ->ArgNames({"workload", "isa", "shuffle"})
+    ->ArgsProduct({{0, 1, 2}, {0, 1, 2}, {1}})
+    ->UseManualTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+
+// S without shuffling reads its samples as one stream instead of one cache miss each: the
+// difference to the shuffled run is the cost of random access to the dataset.
+BENCHMARK(BM_Epoch)
+    ->ArgNames({"workload", "isa", "shuffle"})
+    ->ArgsProduct({{0}, {1, 2}, {0}})
     ->UseManualTime()
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
