@@ -430,30 +430,65 @@ static bmlp_status_t parse_preamble(const bmlp_npy_map_t *map, header_parser_t *
     return BMLP_OK;
 }
 
-/* Checks that the shape is (samples, features + 1) within the library's limits. */
+/* The expected shape, which every shape error message states. */
+#define EXPECTED_SHAPE "expected a 2-D array (samples, features + 1) whose last column is the label"
+
+/* Writes the shape as Python prints a tuple, "()", "(3,)" or "(3, 4)", into buf. A shape too
+ * long for buf ends in ", ...)". */
+static void format_shape(const header_parser_t *h, char *buf, size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "(");
+
+    for (size_t i = 0; i < h->n_dims; i++) {
+        char dim[32];
+        int length = snprintf(dim, sizeof(dim), "%s%" PRIu64, i > 0 ? ", " : "", h->dims[i]);
+
+        /* Keep room for ", ...)" and the terminating NUL. */
+        if (used + (size_t)length + 7 > size) {
+            snprintf(buf + used, size - used, ", ...)");
+            return;
+        }
+        memcpy(buf + used, dim, (size_t)length + 1);
+        used += (size_t)length;
+    }
+    snprintf(buf + used, size - used, "%s)", h->n_dims == 1 ? "," : "");
+}
+
+/* Checks that the shape is (samples, features + 1) within the library's limits. Each message
+ * shows the shape and states what is wrong with it and what is expected. */
 static bmlp_status_t check_shape(const header_parser_t *h)
 {
+    char shape[96];
+
+    format_shape(h, shape, sizeof(shape));
+    if (h->n_dims == 0)
+        return bmlp_fail(h->err, BMLP_ERR_PARSE, h->path, 0, 0, NULL,
+                         "shape %s is a single value (0-D); " EXPECTED_SHAPE, shape);
     if (h->n_dims != 2)
-        return bmlp_fail(h->err, BMLP_ERR_PARSE, h->path, 0, 0, NULL,
-                         "array is %zu-dimensional, expected 2 dimensions: samples x (features "
-                         "+ label)",
-                         h->n_dims);
+        return bmlp_fail(h->err, BMLP_ERR_PARSE, h->path, 0, 0, NULL, "shape %s is %zu-D; %s",
+                         shape, h->n_dims,
+                         h->n_dims == 1 ? EXPECTED_SHAPE
+                                        : EXPECTED_SHAPE ", so reshape it to 2-D before saving");
     if (h->dims[0] == 0)
-        return bmlp_fail(h->err, BMLP_ERR_PARSE, h->path, 0, 0, NULL, "array has no rows");
-    if (h->dims[1] < 2)
         return bmlp_fail(h->err, BMLP_ERR_PARSE, h->path, 0, 0, NULL,
-                         "array has %" PRIu64 " column%s, need at least one feature and the "
-                         "label",
-                         h->dims[1], h->dims[1] == 1 ? "" : "s");
+                         "shape %s has no rows; expected at least one sample", shape);
+    if (h->dims[1] == 0)
+        return bmlp_fail(h->err, BMLP_ERR_PARSE, h->path, 0, 0, NULL,
+                         "shape %s has no columns; " EXPECTED_SHAPE, shape);
+    if (h->dims[1] == 1)
+        return bmlp_fail(h->err, BMLP_ERR_PARSE, h->path, 0, 0, NULL,
+                         "shape %s has one column, which leaves no features beside the label; "
+                         "expected at least one feature column before the label column",
+                         shape);
     if (h->dims[0] > BMLP_MAX_SAMPLES)
         return bmlp_fail(h->err, BMLP_ERR_PARSE, h->path, 0, 0, NULL,
-                         "array has %" PRIu64 " rows, more than the maximum of %zu samples",
-                         h->dims[0], BMLP_MAX_SAMPLES);
+                         "shape %s has more rows than the maximum of %zu samples", shape,
+                         BMLP_MAX_SAMPLES);
     if (h->dims[1] - 1 > BMLP_MAX_FEATURES)
         return bmlp_fail(h->err, BMLP_ERR_PARSE, h->path, 0, 0, NULL,
-                         "array has %" PRIu64 " columns, more than the maximum of %zu features "
-                         "plus the label",
-                         h->dims[1], BMLP_MAX_FEATURES);
+                         "shape %s has more columns than the maximum of %zu features plus the "
+                         "label",
+                         shape, BMLP_MAX_FEATURES);
     return BMLP_OK;
 }
 

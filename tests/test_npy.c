@@ -264,15 +264,36 @@ static void npy_header_syntax_errors(void **state)
     assert_all_fail(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* Each shape error shows the shape as NumPy prints it and states what is wrong with it and
+ * what is expected. */
 static void npy_shape_errors(void **state)
 {
     static const bad_case_t cases[] = {
-        {"bad_1d.npy", "", "array is 1-dimensional, expected 2 dimensions"},
-        {"bad_3d.npy", "", "array is 3-dimensional, expected 2 dimensions"},
-        {"bad_zero_rows.npy", "", "array has no rows"},
-        {"bad_one_column.npy", "", "array has 1 column, need at least one feature and the label"},
+        {"bad_0d.npy", "",
+         "shape () is a single value (0-D); expected a 2-D array (samples, features + 1) whose "
+         "last column is the label"},
+        {"bad_1d.npy", "",
+         "shape (3,) is 1-D; expected a 2-D array (samples, features + 1) whose last column is "
+         "the label"},
+        {"bad_3d.npy", "",
+         "shape (3, 3, 1) is 3-D; expected a 2-D array (samples, features + 1) whose last column "
+         "is the label, so reshape it to 2-D before saving"},
+        {"bad_zero_rows.npy", "", "shape (0, 3) has no rows; expected at least one sample"},
+        {"bad_zero_columns.npy", "",
+         "shape (3, 0) has no columns; expected a 2-D array (samples, features + 1) whose last "
+         "column is the label"},
+        {"bad_one_column.npy", "",
+         "shape (3, 1) has one column, which leaves no features beside the label; expected at "
+         "least one feature column before the label column"},
         {"bad_too_many_rows.npy", "",
-         "array has 17179869185 rows, more than the maximum of 17179869184 samples"},
+         "shape (17179869185, 3) has more rows than the maximum of 17179869184 samples"},
+        {"bad_too_many_columns.npy", "",
+         "shape (1, 1048578) has more columns than the maximum of 1048576 features plus the "
+         "label"},
+        /* Ten dimensions of 2^32 do not fit in the message, so the shape is cut short. */
+        {"bad_long_shape.npy", "",
+         "shape (4294967296, 4294967296, 4294967296, 4294967296, 4294967296, 4294967296, "
+         "4294967296, ...) is 10-D; expected a 2-D array"},
     };
 
     (void)state;
