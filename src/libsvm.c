@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "bmlp/dataset.h"
 #include "error.h"
@@ -393,12 +394,49 @@ static bmlp_status_t read_all_in_c_locale(libsvm_reader_t *r)
     return status;
 }
 
+/* Returns the bytes of physical memory, or 0 when the system does not report them. */
+static double physical_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES);
+    long page_size = sysconf(_SC_PAGESIZE);
+
+    if (pages <= 0 || page_size <= 0)
+        return 0.0;
+    return (double)pages * (double)page_size;
+}
+
+/* Rejects a dense dataset larger than physical memory. calloc alone would not, because with
+ * memory overcommit it returns such a block, and the program is killed once training touches
+ * it. The message names where the feature count came from, which is usually what is wrong. */
+static bmlp_status_t check_dense_size(libsvm_reader_t *r, size_t d)
+{
+    const double gib = 1024.0 * 1024.0 * 1024.0;
+    double bytes = (double)r->n_rows * (double)d * sizeof(float);
+    double memory = physical_memory_bytes();
+
+    if (memory == 0.0 || bytes <= memory)
+        return BMLP_OK;
+    if (r->opt->n_features > 0)
+        return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, 0, 0, NULL,
+                         "the dense dataset of %zu samples x %zu declared features needs %.1f "
+                         "GiB, more than the %.1f GiB of memory of this machine; declare fewer "
+                         "features (n_features, --features in bmlp)",
+                         r->n_rows, d, bytes / gib, memory / gib);
+    return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, 0, 0, NULL,
+                     "the dense dataset of %zu samples x %zu features needs %.1f GiB, more than "
+                     "the %.1f GiB of memory of this machine; the largest index in the file, "
+                     "%zu, sets the feature count",
+                     r->n_rows, d, bytes / gib, memory / gib, r->opt->zero_based ? d - 1 : d);
+}
+
 /* Expands the sparse rows into ds. calloc provides the zeros of the features that the file
- * leaves out, and glibc's calloc maps large blocks as fresh zero pages without touching them. */
+ * leaves out, and glibc's calloc maps large blocks as fresh zero pages without touching them.
+ * Until here, memory grew only with the file's samples and pairs. */
 static bmlp_status_t densify(libsvm_reader_t *r, bmlp_dataset_t *ds)
 {
     size_t d = r->opt->n_features > 0 ? r->opt->n_features : r->n_features;
     size_t start = 0;
+    bmlp_status_t status;
     float *x;
     float *y;
 
@@ -406,12 +444,17 @@ static bmlp_status_t densify(libsvm_reader_t *r, bmlp_dataset_t *ds)
         return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, 0, 0, NULL,
                          "no line has an index:value pair, so the feature count is unknown "
                          "(declare it with n_features, --features in bmlp)");
+    status = check_dense_size(r, d);
+    if (status != BMLP_OK)
+        return status;
     /* n_rows <= 2^34 and d <= 2^20, so the product cannot overflow a 64-bit size_t. */
     x = calloc(r->n_rows * d, sizeof(float));
     if (x == NULL)
         return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, 0, 0, NULL,
-                         "cannot allocate the dense dataset of %zu samples x %zu features",
-                         r->n_rows, d);
+                         "cannot allocate the dense dataset of %zu samples x %zu features "
+                         "(%.1f GiB)",
+                         r->n_rows, d,
+                         (double)r->n_rows * (double)d * sizeof(float) / 1073741824.0);
     for (size_t i = 0; i < r->n_rows; i++) {
         for (size_t k = start; k < r->row_end[i]; k++)
             x[i * d + r->feature[k]] = r->value[k];

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bmlp/dataset.h"
 
@@ -339,6 +340,84 @@ static void libsvm_declared_features_out_of_range(void **state)
     assert_fails_with(&c, &opt);
 }
 
+/* A few lines with the largest declared feature count load: the dense dataset is allocated
+ * after reading, as lines x features, so one line takes 4 MiB. */
+static void libsvm_few_lines_many_features(void **state)
+{
+    bmlp_libsvm_options_t opt = default_options();
+    bmlp_dataset_t ds;
+
+    (void)state;
+    opt.n_features = BMLP_MAX_FEATURES;
+    load_ok("basic.svm", &opt, &ds);
+    assert_int_equal(ds.n_samples, 3);
+    assert_int_equal(ds.n_features, BMLP_MAX_FEATURES);
+    assert_true(ds.x[0] == basic_x[0]);
+    assert_true(ds.x[1] == basic_x[1]);
+    assert_true(ds.x[2] == 0.0f);
+    assert_true(ds.x[BMLP_MAX_FEATURES] == basic_x[2]);
+    bmlp_dataset_free(&ds);
+}
+
+/* Writes count lines of the given text to a new temporary file and stores its name in path.
+ * Returns 0 on success. */
+static int write_lines(char *path, size_t size, const char *line, size_t count)
+{
+    FILE *f;
+    int fd;
+
+    snprintf(path, size, "/tmp/bmlp-libsvm-XXXXXX");
+    fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++)
+        fputs(line, f);
+    return fclose(f);
+}
+
+/* A dense dataset larger than physical memory fails with BMLP_ERR_NO_MEMORY before it is
+ * allocated, and the message names its size and where its feature count came from. The file
+ * has one line more than the rows of BMLP_MAX_FEATURES floats that fit in physical memory. */
+static void libsvm_dense_beyond_memory(void **state)
+{
+    const double row_bytes = (double)BMLP_MAX_FEATURES * sizeof(float);
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+    bmlp_libsvm_options_t opt = default_options();
+    char path[64], line[64];
+    bmlp_dataset_t ds;
+    bmlp_error_t err;
+    size_t rows;
+
+    (void)state;
+    if (pages <= 0 || page_size <= 0)
+        skip();
+    rows = (size_t)((double)pages * (double)page_size / row_bytes) + 1;
+    /* Beyond 64 TiB of memory the file would take more than 200 MB. */
+    if (rows > ((size_t)1 << 24))
+        skip();
+
+    assert_int_equal(write_lines(path, sizeof(path), "1 1:0.5\n", rows), 0);
+    opt.n_features = BMLP_MAX_FEATURES;
+    assert_int_equal(bmlp_libsvm_load(path, &opt, &ds, &err), BMLP_ERR_NO_MEMORY);
+    assert_non_null(strstr(err.message, "1048576 declared features needs"));
+    assert_non_null(strstr(err.message, "GiB of memory of this machine"));
+    assert_null(ds.x);
+    unlink(path);
+
+    snprintf(line, sizeof(line), "1 %zu:0.5\n", BMLP_MAX_FEATURES);
+    assert_int_equal(write_lines(path, sizeof(path), line, rows), 0);
+    opt.n_features = 0;
+    assert_int_equal(bmlp_libsvm_load(path, &opt, &ds, &err), BMLP_ERR_NO_MEMORY);
+    assert_non_null(strstr(err.message, "largest index in the file, 1048576, sets the feature"));
+    assert_null(ds.x);
+    unlink(path);
+}
+
 static void libsvm_value_errors(void **state)
 {
     static const bad_case_t cases[] = {
@@ -452,6 +531,8 @@ int main(void)
         cmocka_unit_test(libsvm_zero_based_accepts_index_0),
         cmocka_unit_test(libsvm_beyond_declared_features),
         cmocka_unit_test(libsvm_declared_features_out_of_range),
+        cmocka_unit_test(libsvm_few_lines_many_features),
+        cmocka_unit_test(libsvm_dense_beyond_memory),
         cmocka_unit_test(libsvm_value_errors),
         cmocka_unit_test(libsvm_label_errors),
         cmocka_unit_test(libsvm_line_errors),
