@@ -195,6 +195,10 @@ void bmlp_synth_gen_rows(const bmlp_synth_gen_t *gen, const size_t *idx, size_t 
     }
 }
 
+/* Bytes of a chunk's features that bmlp_synth_gen_range prefetches: all of a two-feature
+ * chunk, and a bounded start of wider ones. */
+#define PREFETCH_BYTES 8192
+
 void bmlp_synth_gen_range(const bmlp_synth_gen_t *gen, uint64_t first, size_t count, float *x,
                           float *y)
 {
@@ -207,8 +211,16 @@ void bmlp_synth_gen_range(const bmlp_synth_gen_t *gen, uint64_t first, size_t co
     }
     for (size_t done = 0; done < count; done += BMLP_TEACHER_CHUNK) {
         size_t n = count - done < BMLP_TEACHER_CHUNK ? count - done : BMLP_TEACHER_CHUNK;
+        size_t next = done + n;
+        size_t ahead = count - next < BMLP_TEACHER_CHUNK ? count - next : BMLP_TEACHER_CHUNK;
         uint64_t chunk[BMLP_TEACHER_CHUNK];
 
+        /* Requests the next chunk's output lines (the first PREFETCH_BYTES of its features) for
+         * writing while this chunk is made, so that its stores do not wait for them. */
+        for (size_t b = 0; b < ahead * d * sizeof(float) && b < PREFETCH_BYTES; b += 64)
+            __builtin_prefetch((const char *)(x + next * d) + b, 1);
+        for (size_t b = 0; b < ahead * sizeof(float); b += 64)
+            __builtin_prefetch((const char *)(y + next) + b, 1);
         for (size_t s = 0; s < n; s++)
             chunk[s] = first + done + s;
         bmlp_teacher_rows(gen->teacher, chunk, n, x + done * d, y + done);

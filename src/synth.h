@@ -43,8 +43,10 @@ bmlp_status_t bmlp_teacher_create(const bmlp_synth_options_t *opt, bmlp_isa_t is
 /* Frees a teacher. Accepts NULL. */
 void bmlp_teacher_free(bmlp_teacher_t *t);
 
-/* Samples the teacher makes at a time, and the most that bmlp_teacher_rows takes. */
-#define BMLP_TEACHER_CHUNK 64
+/* Samples the teacher makes at a time, and the most that bmlp_teacher_rows takes. Each
+ * sample's draws, normals and network output are long chains of dependent operations, and 256
+ * samples per pass give the processor enough independent vectors to overlap them. */
+#define BMLP_TEACHER_CHUNK 256
 
 /* Writes the teacher's samples idx[0 .. n), n <= BMLP_TEACHER_CHUNK, into x and y. */
 void bmlp_teacher_rows(const bmlp_teacher_t *t, const uint64_t *idx, size_t n, float *x, float *y);

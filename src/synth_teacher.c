@@ -8,12 +8,26 @@
  * features, with noise and flip, takes one block, and the noise never changes the features
  * that the label was computed from.
  *
+ * The network's output is sum_k v_k leaky(a_k(x)) with a_k(x) = b_k + w_k . x, and
+ * leaky(a) = (9 a + 7 |a|) / 16 for the slope 1/8. So the output is 7/16 times
+ *   L(x) + sum_k sign(v_k) |v_k a_k(x)|,  where L(x) = 9/7 sum_k v_k a_k(x) is linear in x.
+ * The teacher computes this scaled output, whose median threshold gives the same classes, from
+ * the products v_k b_k and v_k w_k and the coefficients of L. A hidden unit then costs a fused
+ * multiply-add per feature, an absolute value and an add, and no leaky ReLU or output weight.
+ *
  * Samples are made BMLP_TEACHER_CHUNK at a time in structure-of-arrays form, feature j of
  * sample s at xs[j * n + s], so that every loop runs along the samples and vectorizes. The
  * loops are compiled three times, for the baseline, AVX2 and AVX-512, and the elementwise
- * operations give the same bits in each. Floating-point contraction must stay off for that:
- * C11 mode (CMAKE_C_EXTENSIONS OFF) gives GCC -ffp-contract=off, and the pragma below does the
- * same for clang.
+ * operations give the same bits in each. Each fmaf rounds once: AVX2 and AVX-512 (which bmlp
+ * runs only on CPUs with FMA) compute it with one instruction, and the baseline copy calls the
+ * C library's correctly rounded fmaf. Every other product and sum rounds separately, so
+ * floating-point contraction must stay off: C11 mode (CMAKE_C_EXTENSIONS OFF) gives GCC
+ * -ffp-contract=off, and the pragma below does the same for clang.
+ *
+ * NOTE: the calls to fmaf make the baseline copy slow. A two-feature sample took 92 ns there,
+ * against 17 ns before the generator used fmaf (one core of the machine of
+ * docs/PERFORMANCE.md). That matters only on CPUs without AVX2 and FMA, or with
+ * BMLP_ISA=scalar.
  */
 #include <math.h>
 #include <stddef.h>
@@ -29,10 +43,9 @@
 #pragma clang fp contract(off)
 #endif
 
-/* Negative slope of the leaky ReLU of the hidden units. With a slope above zero, the output is
- * constant on no region of the input space (unless the weights cancel exactly), so the
- * median threshold splits the classes nearly evenly. */
-#define LEAK 0.125f
+/* L's factor 9/7 comes from the leaky ReLU's negative slope 1/8, for which
+ * leaky(a) = (9 a + 7 |a|) / 16. */
+#define LINEAR_FACTOR (9.0 / 7.0)
 
 /* The loops below are inlined into each instruction set's copy of make_chunk, so that every
  * copy vectorizes them with its own instructions. */
@@ -48,15 +61,25 @@
 #define MEDIAN_SAMPLES_MIN 255
 #define MEDIAN_BUDGET ((size_t)1 << 24) /* multiply-adds for the median samples, roughly */
 
+/* Samples per pass of the two-feature output loop. Their sums fill two AVX-512 or four AVX2
+ * registers, whose chains of adds overlap. */
+#define OUTPUT_BLOCK 32
+
+_Static_assert(BMLP_TEACHER_CHUNK % OUTPUT_BLOCK == 0,
+               "the two-feature arrays are padded to whole output blocks");
+
 struct bmlp_teacher {
     size_t n_features;
     size_t hidden;
+    size_t positive; /* hidden units with v_k >= 0, stored first */
     uint64_t seed;
     bmlp_isa_t isa;
     float noise;         /* standard deviation of the feature noise */
     uint32_t flip_below; /* a label flips when its 32-bit draw is below this */
-    float threshold;     /* class 1 when the logit exceeds this median */
-    float *weights;      /* hidden x n_features input weights, hidden biases, output weights */
+    float threshold;     /* class 1 when the scaled output exceeds this median */
+    /* The hidden units, those with v_k >= 0 first, each as v_k w_k (n_features floats) and
+     * then v_k b_k. After them come L's constant and its n_features coefficients. */
+    float *weights;
 };
 
 static size_t feature_pairs(size_t d)
@@ -90,69 +113,95 @@ ALWAYS_INLINE float bits_float(uint32_t b)
     return f;
 }
 
-/* Returns -2 ln u for u = (floor(a / 2^9) + 0.5) / 2^23, which lies in (0, 1) and is exact in
- * a float. u = 2^e m with m in [sqrt(1/2), sqrt(2)), and ln m = 2 atanh(s) for
- * s = (m - 1) / (m + 1), |s| < 0.172, summed up to s^9 (the next term is below 1e-9). */
+/* Coefficients of Q(f) = (ln(1 + f) - f) / f^2 for f in [sqrt(1/2) - 1, sqrt(2) - 1], from
+ * scripts/fit-teacher-polynomials.py. */
+#define LOG_Q0 -0.49999997f
+#define LOG_Q1 0.333336711f
+#define LOG_Q2 -0.250011474f
+#define LOG_Q3 0.199720502f
+#define LOG_Q4 -0.165884882f
+#define LOG_Q5 0.14834787f
+#define LOG_Q6 -0.141596466f
+#define LOG_Q7 0.0878726542f
+
+/* Bits of the float just above sqrt(1/2). Subtracting them from the bits of a float x >= 1
+ * leaves the exponent k for which m = x / 2^k is in [sqrt(1/2), sqrt(2)), and below it the
+ * mantissa bits of m minus these. */
+#define SQRT_HALF_BITS 0x3F3504F4u
+
+/* Returns -2 ln u for u = (floor(a / 2^9) + 0.5) / 2^23, which lies in (0, 1). 2^24 u is an
+ * odd integer below 2^24, so exact in a float, and it splits into 2^k (1 + f) with 1 + f in
+ * [sqrt(1/2), sqrt(2)). Then ln u = (k - 24) ln 2 + ln(1 + f), and ln(1 + f) = f + f^2 Q(f)
+ * with Q a polynomial of degree 7, which needs no division. */
 ALWAYS_INLINE float minus_two_log(uint32_t a)
 {
-    float u = ((float)(int32_t)(a >> 9) + 0.5f) * 0x1p-23f;
-    uint32_t bits = float_bits(u);
-    uint32_t above_sqrt2 = (bits & 0x7FFFFFu) > 0x3504F3u;
-    int32_t e = (int32_t)(bits >> 23) - 127 + (int32_t)above_sqrt2;
-    float m = bits_float(((bits & 0x7FFFFFu) | 0x3F800000u) - (above_sqrt2 << 23));
-    float s = (m - 1.0f) / (m + 1.0f);
-    float s2 = s * s;
-    float ln_m = 2.0f * s *
-                 (1.0f + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9)))));
+    uint32_t offset = float_bits((float)(int32_t)((a >> 8) | 1u)) - SQRT_HALF_BITS;
+    int32_t e = (int32_t)(offset >> 23) - 24;
+    float f = bits_float((offset & 0x7FFFFFu) + SQRT_HALF_BITS) - 1.0f;
+    float q = fmaf(f, LOG_Q7, LOG_Q6);
 
-    return -2.0f * ((float)e * 0.693147181f + ln_m);
+    q = fmaf(f, q, LOG_Q5);
+    q = fmaf(f, q, LOG_Q4);
+    q = fmaf(f, q, LOG_Q3);
+    q = fmaf(f, q, LOG_Q2);
+    q = fmaf(f, q, LOG_Q1);
+    q = fmaf(f, q, LOG_Q0);
+    return fmaf((float)e, -2.0f * 0.693147181f, -2.0f * fmaf(f * f, q, f));
 }
+
+/* Coefficients of sin(pi p / 2) / p and cos(pi p / 2) as polynomials in p^2, for p in
+ * [-1/2, 1/2], from scripts/fit-teacher-polynomials.py. */
+#define SIN_S0 1.57079637f
+#define SIN_S1 -0.64596349f
+#define SIN_S2 0.0796802193f
+#define SIN_S3 -0.00460214913f
+#define COS_C1 -1.23370051f
+#define COS_C2 0.253669202f
+#define COS_C3 -0.0208600704f
+#define COS_C4 0.000903628068f
 
 /*
  * Box-Muller on 32-bit words: z0 = r cos(2 pi v), z1 = r sin(2 pi v) with r^2 = -2 ln u from
- * a[j] and the turn v = b[j] / 2^32. The top two bits of b + 2^29 pick the nearest quarter turn
- * q and the rest the offset t in [-pi/4, pi/4), whose sine and cosine are Taylor sums up to
- * t^9 and t^10 (truncation error below 2e-9). On 20 million word pairs the results were
- * within 6.6e-7 of double-precision Box-Muller on the same u and v, and within 2.3e-7 of r.
- * Every branch is a bit select, so the loop vectorizes.
+ * a and the turn v = b / 2^32. The top two bits of b + 2^29 pick the nearest quarter turn q and
+ * the rest the offset p in [-1/2, 1/2) of a quarter turn, whose sine and cosine are
+ * polynomials of degree 7 and 8. On 20 million pseudo-random word pairs the results were within
+ * 7.1e-7 of double-precision Box-Muller on the same u and v, and r within 3.6e-7; test_synth
+ * checks 1e-6 on generated features. Every branch is a bit select, so loops over pairs
+ * vectorize.
  */
+ALWAYS_INLINE void normal_pair(uint32_t a, uint32_t b, float *z0, float *z1)
+{
+    float r = sqrtf(minus_two_log(a));
+    uint32_t q = (b + (1u << 29)) >> 30;
+    /* p = (b - q 2^30) / 2^30, because b << 2 is 4 (b - q 2^30) as a signed 32-bit number. */
+    float p = (float)(int32_t)(b << 2) * 0x1p-32f;
+    float p2 = p * p;
+    float sin_p = p * fmaf(p2, fmaf(p2, fmaf(p2, SIN_S3, SIN_S2), SIN_S1), SIN_S0);
+    float cos_p = fmaf(p2, fmaf(p2, fmaf(p2, fmaf(p2, COS_C4, COS_C3), COS_C2), COS_C1), 1.0f);
+    /* Turning by q quarters: odd q swaps sine and cosine, and the signs follow q. */
+    uint32_t swap = 0u - (q & 1u);
+    uint32_t cos_bits = float_bits(cos_p), sin_bits = float_bits(sin_p);
+    uint32_t c = ((cos_bits & ~swap) | (sin_bits & swap)) ^ (((q + 1u) & 2u) << 30);
+    uint32_t s = ((sin_bits & ~swap) | (cos_bits & swap)) ^ ((q & 2u) << 30);
+
+    *z0 = r * bits_float(c);
+    *z1 = r * bits_float(s);
+}
+
+/* Makes the Box-Muller pairs of a[j] and b[j] for j < n. */
 ALWAYS_INLINE void normal_pairs(const uint32_t *a, const uint32_t *b, size_t n, float *z0,
                                 float *z1)
 {
-    for (size_t j = 0; j < n; j++) {
-        float r = sqrtf(minus_two_log(a[j]));
-        uint32_t w = b[j] + (1u << 29);
-        uint32_t q = w >> 30;
-        float t = (float)((int32_t)(w & 0x3FFFFFFFu) - (1 << 29)) * (1.57079633f * 0x1p-30f);
-        float t2 = t * t;
-        float sin_t = t *
-                      (1.0f - t2 * (1.0f / 6 -
-                                    t2 * (1.0f / 120 - t2 * (1.0f / 5040 - t2 * (1.0f / 362880)))));
-        float cos_t =
-            1.0f -
-            t2 * (0.5f - t2 * (1.0f / 24 - t2 * (1.0f / 720 - t2 * (1.0f / 40320 - t2 / 3628800))));
-        /* Turning by q quarters: odd q swaps sine and cosine, and the signs follow q. */
-        uint32_t swap = 0u - (q & 1u);
-        uint32_t cos_bits = float_bits(cos_t), sin_bits = float_bits(sin_t);
-        uint32_t c = ((cos_bits & ~swap) | (sin_bits & swap)) ^ (((q + 1u) & 2u) << 30);
-        uint32_t s = ((sin_bits & ~swap) | (cos_bits & swap)) ^ ((q & 2u) << 30);
-
-        z0[j] = r * bits_float(c);
-        z1[j] = r * bits_float(s);
-    }
+    for (size_t j = 0; j < n; j++)
+        normal_pair(a[j], b[j], z0 + j, z1 + j);
 }
 
 /* Makes the Box-Muller pairs of the 16-bit halves of w: the high half gives the radius and
  * the low half the angle, each taken at the middle of its 2^-16 step, so |z| < 4.9. */
 ALWAYS_INLINE void normal_pairs_16(const uint32_t *w, size_t n, float *z0, float *z1)
 {
-    uint32_t radius[BMLP_TEACHER_CHUNK], angle[BMLP_TEACHER_CHUNK];
-
-    for (size_t s = 0; s < n; s++) {
-        radius[s] = (w[s] & 0xFFFF0000u) | 0x8000u;
-        angle[s] = (w[s] << 16) | 0x8000u;
-    }
-    normal_pairs(radius, angle, n, z0, z1);
+    for (size_t s = 0; s < n; s++)
+        normal_pair((w[s] & 0xFFFF0000u) | 0x8000u, (w[s] << 16) | 0x8000u, z0 + s, z1 + s);
 }
 
 /* Computes block m of each of the n samples idx[] into words. */
@@ -209,54 +258,83 @@ ALWAYS_INLINE void add_noise_again(const bmlp_teacher_t *t, size_t d, const uint
 
         sample_block(t, idx, 1, pairs, m, words);
         normal_pairs_16(w2, 1, &z0, &z1);
-        x[2 * m] += t->noise * z0;
+        x[2 * m] = fmaf(t->noise, z0, x[2 * m]);
         if (2 * m + 1 < d)
-            x[2 * m + 1] += t->noise * z1;
+            x[2 * m + 1] = fmaf(t->noise, z1, x[2 * m + 1]);
     }
 }
 
-/* The leaky ReLU of the hidden units. */
-ALWAYS_INLINE float leaky_relu(float z)
-{
-    float scaled = z * LEAK;
-
-    return z > scaled ? z : scaled;
-}
-
 /*
- * Computes the network's output for the n samples in xs. Each hidden unit's input sums its
- * bias and then the features in order. Two features take a single pass over the samples per
- * unit; other widths accumulate the input in z, one pass per feature.
+ * Computes the scaled output (see the top of this file) of the n samples in xs: L(x) with its
+ * constant first and the features in order, then each unit's |v_k a_k(x)| from v_k b_k and
+ * the features in order, added for v_k >= 0 and subtracted otherwise.
  */
 ALWAYS_INLINE void compute_logits(const bmlp_teacher_t *t, size_t d, const float *xs, size_t n,
                                   float *logit)
 {
-    size_t h = t->hidden;
-    const float *bias = t->weights + h * d, *out = bias + h;
+    const float *linear = t->weights + t->hidden * (d + 1);
     float z[BMLP_TEACHER_CHUNK];
 
     for (size_t s = 0; s < n; s++)
-        logit[s] = 0.0f;
-    for (size_t k = 0; k < h; k++) {
-        const float *w = t->weights + k * d;
-
-        if (d == 2) {
-            for (size_t s = 0; s < n; s++) {
-                float sum = bias[k] + w[0] * xs[s];
-
-                sum += w[1] * xs[n + s];
-                logit[s] += out[k] * leaky_relu(sum);
-            }
-            continue;
-        }
+        logit[s] = linear[0];
+    for (size_t j = 0; j < d; j++) {
         for (size_t s = 0; s < n; s++)
-            z[s] = bias[k];
+            logit[s] = fmaf(linear[1 + j], xs[j * n + s], logit[s]);
+    }
+    for (size_t k = 0; k < t->hidden; k++) {
+        const float *unit = t->weights + k * (d + 1);
+
+        for (size_t s = 0; s < n; s++)
+            z[s] = unit[d];
         for (size_t j = 0; j < d; j++) {
             for (size_t s = 0; s < n; s++)
-                z[s] += w[j] * xs[j * n + s];
+                z[s] = fmaf(unit[j], xs[j * n + s], z[s]);
         }
-        for (size_t s = 0; s < n; s++)
-            logit[s] += out[k] * leaky_relu(z[s]);
+        if (k < t->positive) {
+            for (size_t s = 0; s < n; s++)
+                logit[s] += fabsf(z[s]);
+        } else {
+            for (size_t s = 0; s < n; s++)
+                logit[s] -= fabsf(z[s]);
+        }
+    }
+}
+
+/*
+ * Computes what compute_logits does, with the same operations in the same order, for two
+ * features, one OUTPUT_BLOCK of samples at a time: the block's sums stay in registers across
+ * the hidden units. x0 and x1 are read up to n rounded up to a whole block, and logit is
+ * written up to n. Without the unroll pragmas, GCC 12 unrolls the loops over the block
+ * completely and then vectorizes across the hidden units instead, which made the generator
+ * about a third slower.
+ */
+ALWAYS_INLINE void compute_logits_2(const bmlp_teacher_t *t, const float *x0, const float *x1,
+                                    size_t n, float *logit)
+{
+    const float *linear = t->weights + t->hidden * 3;
+
+    for (size_t first = 0; first < n; first += OUTPUT_BLOCK) {
+        const float *a0 = x0 + first, *a1 = x1 + first;
+        float sum[OUTPUT_BLOCK];
+
+        for (size_t s = 0; s < OUTPUT_BLOCK; s++)
+            sum[s] = fmaf(linear[2], a1[s], fmaf(linear[1], a0[s], linear[0]));
+        for (size_t k = 0; k < t->positive; k++) {
+            const float *unit = t->weights + 3 * k;
+
+#pragma GCC unroll 1
+            for (size_t s = 0; s < OUTPUT_BLOCK; s++)
+                sum[s] += fabsf(fmaf(unit[1], a1[s], fmaf(unit[0], a0[s], unit[2])));
+        }
+        for (size_t k = t->positive; k < t->hidden; k++) {
+            const float *unit = t->weights + 3 * k;
+
+#pragma GCC unroll 1
+            for (size_t s = 0; s < OUTPUT_BLOCK; s++)
+                sum[s] -= fabsf(fmaf(unit[1], a1[s], fmaf(unit[0], a0[s], unit[2])));
+        }
+        memcpy(logit + first, sum,
+               (n - first < OUTPUT_BLOCK ? n - first : OUTPUT_BLOCK) * sizeof(float));
     }
 }
 
@@ -293,18 +371,70 @@ ALWAYS_INLINE void make_chunk(const bmlp_teacher_t *t, size_t d, const uint64_t 
     if (noisy) {
         for (size_t s = 0; s < n; s++) {
             for (size_t j = 0; j < d; j++)
-                x[s * d + j] += t->noise * noise[j * n + s];
+                x[s * d + j] = fmaf(t->noise, noise[j * n + s], x[s * d + j]);
         }
     }
 }
 
-/* Calls make_chunk with d as a constant for two features, the common case, so that its loops
- * are specialized for that width. */
+/* Makes what make_chunk does for two features, the common case: one block per sample, and the
+ * features in padded arrays for compute_logits_2. */
+ALWAYS_INLINE void make_chunk_2(const bmlp_teacher_t *t, const uint64_t *idx, size_t n, float *x,
+                                float *y, float *logit)
+{
+    uint32_t w0[BMLP_TEACHER_CHUNK], w1[BMLP_TEACHER_CHUNK], w2[BMLP_TEACHER_CHUNK],
+        w3[BMLP_TEACHER_CHUNK];
+    uint32_t *const words[4] = {w0, w1, w2, w3};
+    float x0[BMLP_TEACHER_CHUNK], x1[BMLP_TEACHER_CHUNK], e0[BMLP_TEACHER_CHUNK],
+        e1[BMLP_TEACHER_CHUNK];
+    size_t padded = (n + OUTPUT_BLOCK - 1) / OUTPUT_BLOCK * OUTPUT_BLOCK;
+    int noisy = t->noise > 0.0f;
+
+    bmlp_random_blocks(t->isa, t->seed, BMLP_STREAM_TEACHER_SAMPLES, idx, n, words);
+    /* One loop makes both pairs of a sample, so that their independent chains overlap. */
+    if (noisy) {
+        for (size_t s = 0; s < n; s++) {
+            normal_pair(w0[s], w1[s], x0 + s, x1 + s);
+            /* bmlp_random_blocks wrote w0 to w3 through words, which cppcheck does not follow. */
+            // cppcheck-suppress uninitvar
+            normal_pair((w2[s] & 0xFFFF0000u) | 0x8000u, (w2[s] << 16) | 0x8000u, e0 + s, e1 + s);
+        }
+    } else {
+        normal_pairs(w0, w1, n, x0, x1);
+    }
+    for (size_t s = n; s < padded; s++) {
+        x0[s] = 0.0f;
+        x1[s] = 0.0f;
+    }
+    compute_logits_2(t, x0, x1, n, logit);
+    for (size_t s = 0; s < n; s++) {
+        int label = logit[s] > t->threshold;
+
+        // cppcheck-suppress uninitvar
+        y[s] = (float)(label ^ (w3[s] < t->flip_below));
+    }
+    if (noisy) {
+        for (size_t s = 0; s < n; s++) {
+            x[2 * s] = fmaf(t->noise, e0[s], x0[s]);
+            x[2 * s + 1] = fmaf(t->noise, e1[s], x1[s]);
+        }
+        return;
+    }
+    for (size_t s = 0; s < n; s++) {
+        x[2 * s] = x0[s];
+        x[2 * s + 1] = x1[s];
+    }
+}
+
+/* Takes the two-feature path for two features and make_chunk otherwise. A whole chunk of two
+ * features, the common case of large fills, gets a copy with the count as a constant, whose
+ * loops need no remainders: that measured about 8% faster on one core with AVX-512. */
 ALWAYS_INLINE void make_chunk_for_width(const bmlp_teacher_t *t, const uint64_t *idx, size_t n,
                                         float *x, float *y, float *logit)
 {
-    if (t->n_features == 2)
-        make_chunk(t, 2, idx, n, x, y, logit);
+    if (t->n_features == 2 && n == BMLP_TEACHER_CHUNK)
+        make_chunk_2(t, idx, BMLP_TEACHER_CHUNK, x, y, logit);
+    else if (t->n_features == 2)
+        make_chunk_2(t, idx, n, x, y, logit);
     else
         make_chunk(t, t->n_features, idx, n, x, y, logit);
 }
@@ -315,9 +445,9 @@ static void make_chunk_baseline(const bmlp_teacher_t *t, const uint64_t *idx, si
     make_chunk_for_width(t, idx, n, x, y, logit);
 }
 
-__attribute__((target("avx2"))) static void make_chunk_avx2(const bmlp_teacher_t *t,
-                                                            const uint64_t *idx, size_t n, float *x,
-                                                            float *y, float *logit)
+__attribute__((target("avx2,fma"))) static void make_chunk_avx2(const bmlp_teacher_t *t,
+                                                                const uint64_t *idx, size_t n,
+                                                                float *x, float *y, float *logit)
 {
     make_chunk_for_width(t, idx, n, x, y, logit);
 }
@@ -354,10 +484,11 @@ void bmlp_teacher_rows(const bmlp_teacher_t *t, const uint64_t *idx, size_t n, f
     make_rows(t, idx, n, x, y, logit);
 }
 
-/* Draws the weights: normal number q of BMLP_STREAM_TEACHER_WEIGHTS is half q % 2 of the pair
- * at index q / 2. Input weights are scaled by 1/sqrt(d), so each hidden unit's input has
- * about unit variance, like its bias; output weights by 1/sqrt(hidden). */
-static void draw_weights(bmlp_teacher_t *t)
+/* Draws the network into raw: input weights by hidden unit, then the biases, then the output
+ * weights. Normal number q of BMLP_STREAM_TEACHER_WEIGHTS is half q % 2 of the pair at index
+ * q / 2. Input weights are scaled by 1/sqrt(d), so each hidden unit's input has about unit
+ * variance, like its bias; output weights by 1/sqrt(hidden). */
+static void draw_weights(const bmlp_teacher_t *t, float *raw)
 {
     size_t d = t->n_features, h = t->hidden, count = h * d + 2 * h;
     double in_scale = 1.0 / sqrt((double)d), out_scale = 1.0 / sqrt((double)h);
@@ -374,8 +505,46 @@ static void draw_weights(bmlp_teacher_t *t)
                 scale = in_scale;
             else if (at >= h * d + h)
                 scale = out_scale;
-            t->weights[at] = (float)(g[half] * scale);
+            raw[at] = (float)(g[half] * scale);
         }
+    }
+}
+
+/* Stores the drawn network raw in the form that the sample loops read (see the top of this
+ * file): each product is rounded once from double, and L's coefficients are summed over the
+ * units in double. */
+static void fold_weights(bmlp_teacher_t *t, const float *raw)
+{
+    size_t d = t->n_features, h = t->hidden, slot = 0;
+    const float *bias = raw + h * d, *v = bias + h;
+    float *linear = t->weights + h * (d + 1);
+    double sum = 0.0;
+
+    t->positive = 0;
+    for (size_t k = 0; k < h; k++) {
+        if (v[k] >= 0.0f)
+            t->positive++;
+    }
+    for (int negative = 0; negative <= 1; negative++) {
+        for (size_t k = 0; k < h; k++) {
+            float *unit = t->weights + slot * (d + 1);
+
+            if ((v[k] < 0.0f) != negative)
+                continue;
+            for (size_t j = 0; j < d; j++)
+                unit[j] = (float)((double)v[k] * raw[k * d + j]);
+            unit[d] = (float)((double)v[k] * bias[k]);
+            slot++;
+        }
+    }
+    for (size_t k = 0; k < h; k++)
+        sum += (double)v[k] * bias[k];
+    linear[0] = (float)(LINEAR_FACTOR * sum);
+    for (size_t j = 0; j < d; j++) {
+        sum = 0.0;
+        for (size_t k = 0; k < h; k++)
+            sum += (double)v[k] * raw[k * d + j];
+        linear[1 + j] = (float)(LINEAR_FACTOR * sum);
     }
 }
 
@@ -459,6 +628,7 @@ bmlp_status_t bmlp_teacher_create(const bmlp_synth_options_t *opt, bmlp_isa_t is
 {
     bmlp_teacher_t *t = calloc(1, sizeof(*t));
     size_t h = opt->teacher_hidden != 0 ? opt->teacher_hidden : BMLP_TEACHER_HIDDEN_DEFAULT;
+    float *raw;
     bmlp_status_t st;
 
     *out = NULL;
@@ -472,13 +642,17 @@ bmlp_status_t bmlp_teacher_create(const bmlp_synth_options_t *opt, bmlp_isa_t is
     t->noise = (float)opt->noise;
     /* label_noise <= 0.5, so the product is at most 2^31 and exact. */
     t->flip_below = (uint32_t)(opt->label_noise * 4294967296.0);
-    t->weights = bmlp_alloc_floats(h * opt->n_features + 2 * h);
-    if (t->weights == NULL) {
+    raw = bmlp_alloc_floats(h * opt->n_features + 2 * h);
+    t->weights = bmlp_alloc_floats(h * (opt->n_features + 1) + opt->n_features + 1);
+    if (raw == NULL || t->weights == NULL) {
+        bmlp_free_floats(raw);
         bmlp_teacher_free(t);
         return bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
                          "cannot allocate the %zu x %zu teacher network", opt->n_features, h);
     }
-    draw_weights(t);
+    draw_weights(t, raw);
+    fold_weights(t, raw);
+    bmlp_free_floats(raw);
     st = set_threshold(t, err);
     if (st != BMLP_OK) {
         bmlp_teacher_free(t);

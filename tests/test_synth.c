@@ -188,6 +188,136 @@ static void teacher_features_standard_normal(void **state)
     bmlp_dataset_free(&ds);
 }
 
+/* Returns the Box-Muller pair of the words a and b in double precision: radius
+ * sqrt(-2 ln u) for u = (floor(a / 2^9) + 0.5) / 2^23 and turn b / 2^32. */
+static void box_muller_reference(uint32_t a, uint32_t b, double z[2])
+{
+    const double two_pi = 6.283185307179586476925286766559;
+    double u = ((double)(a >> 9) + 0.5) * 0x1p-23;
+    double r = sqrt(-2.0 * log(u));
+
+    z[0] = r * cos(two_pi * b * 0x1p-32);
+    z[1] = r * sin(two_pi * b * 0x1p-32);
+}
+
+/* Teacher features are the Box-Muller pairs of words 0 and 1 of their blocks, and the noise is
+ * the pair of the 16-bit halves of word 2. Both are within 1e-6 of double precision, for the
+ * two-feature path and for three features (two blocks per sample). */
+static void teacher_features_match_box_muller(void **state)
+{
+    const size_t widths[] = {2, 3};
+    const double noise = 0.5;
+
+    (void)state;
+    for (size_t w = 0; w < 2; w++) {
+        size_t d = widths[w], pairs = (d + 1) / 2;
+        bmlp_synth_options_t opt = synth_options(BMLP_SYNTH_TEACHER, 20000, d, noise, 17);
+        double worst_feature = 0.0, worst_noise = 0.0;
+        bmlp_dataset_t clean, noisy;
+
+        generate(&opt, &noisy);
+        opt.noise = 0.0;
+        generate(&opt, &clean);
+        for (size_t i = 0; i < clean.n_samples; i++) {
+            for (size_t m = 0; m < pairs; m++) {
+                uint32_t words[4];
+                double z[2], e[2];
+
+                bmlp_random_block(17, BMLP_STREAM_TEACHER_SAMPLES, i * pairs + m, words);
+                box_muller_reference(words[0], words[1], z);
+                box_muller_reference((words[2] & 0xFFFF0000u) | 0x8000u, (words[2] << 16) | 0x8000u,
+                                     e);
+                for (size_t j = 2 * m; j < d && j < 2 * m + 2; j++) {
+                    float x = clean.x[i * d + j], x_noisy = noisy.x[i * d + j];
+                    /* x_noisy is x + noise e rounded to float: half a unit in its last place. */
+                    double rounding = (nextafterf(x_noisy, INFINITY) - x_noisy) / 2.0;
+                    double off = fabs(x_noisy - (x + noise * e[j - 2 * m])) - rounding;
+
+                    worst_feature = fmax(worst_feature, fabs(x - z[j - 2 * m]));
+                    worst_noise = fmax(worst_noise, off / noise);
+                }
+            }
+        }
+        fprintf(stderr, "%zu features: max error %.3g of the features, %.3g of the noise\n", d,
+                worst_feature, worst_noise);
+        assert_true(worst_feature < 1e-6);
+        assert_true(worst_noise < 1e-6);
+        bmlp_dataset_free(&clean);
+        bmlp_dataset_free(&noisy);
+    }
+}
+
+/* Returns the output of the teacher network of opt for the features x in double precision:
+ * the weights drawn as the generator draws them, rounded to float, and leaky ReLU units of
+ * slope 1/8. */
+static double teacher_reference_output(const bmlp_synth_options_t *opt, size_t h, const float *x)
+{
+    size_t d = opt->n_features, count = h * d + 2 * h;
+    double output = 0.0;
+
+    for (size_t k = 0; k < h; k++) {
+        double a = 0.0;
+
+        for (size_t q = k * d; q <= k * d + d; q++) {
+            size_t at = q < k * d + d ? q : h * d + k; /* the input weights, then the bias */
+            double g[2];
+
+            bmlp_random_normal2(opt->seed, BMLP_STREAM_TEACHER_WEIGHTS, at / 2, g);
+            if (at < h * d)
+                a += (double)(float)(g[at % 2] / sqrt((double)d)) * x[q - k * d];
+            else
+                a += (double)(float)g[at % 2];
+        }
+        size_t at = h * d + h + k;
+        double g[2];
+
+        assert_true(at < count);
+        bmlp_random_normal2(opt->seed, BMLP_STREAM_TEACHER_WEIGHTS, at / 2, g);
+        output += (double)(float)(g[at % 2] / sqrt((double)h)) * (a > 0.0 ? a : a / 8.0);
+    }
+    return output;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The labels are those of the network of the documentation, computed in double precision and
+ * thresholded at the median output of the first 2047 samples (the count for these widths),
+ * except for samples within rounding of the threshold. */
+static void teacher_labels_match_reference_network(void **state)
+{
+    const size_t widths[] = {2, 3};
+    const size_t h = BMLP_TEACHER_HIDDEN_DEFAULT, median_count = 2047, n = 20000;
+
+    (void)state;
+    for (size_t w = 0; w < 2; w++) {
+        bmlp_synth_options_t opt = synth_options(BMLP_SYNTH_TEACHER, n, widths[w], 0.0, 23);
+        double *output = malloc(n * sizeof(double)), *first = malloc(median_count * sizeof(double));
+        size_t d = widths[w], differ = 0;
+        bmlp_dataset_t ds;
+
+        assert_non_null(output);
+        assert_non_null(first);
+        generate(&opt, &ds);
+        for (size_t i = 0; i < n; i++)
+            output[i] = teacher_reference_output(&opt, h, ds.x + i * d);
+        memcpy(first, output, median_count * sizeof(double));
+        qsort(first, median_count, sizeof(double), compare_doubles);
+        for (size_t i = 0; i < n; i++)
+            differ += (output[i] > first[median_count / 2]) != (ds.y[i] == 1.0f);
+        fprintf(stderr, "%zu features: %zu of %zu labels differ from the reference\n", d, differ,
+                n);
+        assert_true(differ <= n / 1000);
+        free(output);
+        free(first);
+        bmlp_dataset_free(&ds);
+    }
+}
+
 /* The median threshold keeps the classes near even for a few seeds and network shapes. */
 static void teacher_classes_roughly_balanced(void **state)
 {
@@ -382,6 +512,8 @@ int main(void)
         cmocka_unit_test(sample_depends_on_index_only),
         cmocka_unit_test(spiral_arms_turned_by_pi),
         cmocka_unit_test(teacher_features_standard_normal),
+        cmocka_unit_test(teacher_features_match_box_muller),
+        cmocka_unit_test(teacher_labels_match_reference_network),
         cmocka_unit_test(teacher_classes_roughly_balanced),
         cmocka_unit_test(teacher_noise_options_independent),
         cmocka_unit_test(teacher_same_bits_every_isa),
