@@ -23,7 +23,7 @@ static void help_lists_format_options(void **state)
     cli_expect_output("--format NAME");
     cli_expect_output("libsvm for .svm or .libsvm");
     cli_expect_output("--zero-based");
-    cli_expect_output("feature count; an index beyond it is an error");
+    cli_expect_output("feature count, 1 to 1048576; an index beyond it is an error");
     assert_int_equal(cli_run("predict --help"), 0);
     cli_expect_output("--zero-based");
 }

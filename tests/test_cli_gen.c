@@ -59,7 +59,7 @@ static void gen_help_lists_options(void **state)
     cli_expect_output("--samples N");
     cli_expect_output("--features D");
     cli_expect_output("--noise X");
-    cli_expect_output("in feature units (default 0.1)");
+    cli_expect_output("in feature units, 0 to 1e6 (default 0.1)");
     cli_expect_output("--seed S");
     cli_expect_output("--teacher-hidden N");
     cli_expect_output("--label-noise P");
