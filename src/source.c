@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "permute_batch.h"
 #include "source_internal.h"
 
 /* Rows checked per call when an NPY file is validated at open. */
@@ -172,4 +173,15 @@ void bmlp_source_read(const bmlp_source_t *src, const size_t *idx, size_t n, flo
      * the status is not needed. */
     for (size_t s = 0; s < n; s++)
         bmlp_npy_read_rows(&src->map, idx[s], 1, x + s * d, y + s, NULL);
+}
+
+void bmlp_order_train_array(const bmlp_order_t *o, size_t first, size_t count, bmlp_isa_t isa,
+                            size_t *idx)
+{
+    for (size_t s = 0; s < count; s++)
+        idx[s] = first + s;
+    if (o->use_epoch)
+        bmlp_permutation_apply_array(&o->epoch, idx, count, isa);
+    if (o->use_split)
+        bmlp_permutation_apply_array(&o->split, idx, count, isa);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "bmlp/source.h"
+#include "bmlp/train.h"
 #include "npy.h"
 #include "permute.h"
 #include "synth.h"
@@ -47,12 +48,10 @@ typedef struct bmlp_order {
     bmlp_permutation_t epoch;
 } bmlp_order_t;
 
-static inline size_t bmlp_order_train(const bmlp_order_t *o, size_t q)
-{
-    if (o->use_epoch)
-        q = (size_t)bmlp_permutation_apply(&o->epoch, q);
-    return o->use_split ? (size_t)bmlp_permutation_apply(&o->split, q) : q;
-}
+/* Writes the sample of training position first + s into idx[s] for s < count: split(epoch(q))
+ * as above, several positions at a time where isa allows it. */
+void bmlp_order_train_array(const bmlp_order_t *o, size_t first, size_t count, bmlp_isa_t isa,
+                            size_t *idx);
 
 static inline size_t bmlp_order_val(const bmlp_order_t *o, size_t v)
 {

@@ -13,21 +13,20 @@
 #include "bmlp/bound.h"
 #include "error.h"
 #include "net_internal.h"
-#include "permute_batch.h"
 #include "step.h"
 
-/* Samples per chunk at least, and chunks per batch at most. Each chunk writes and later sums a
- * whole gradient slot, and the products run at their best from about 64 samples on: at batch
+/* Minimum samples per chunk, and maximum chunks per batch. Each chunk writes and later sums a
+ * whole gradient slot, and the products run at their best from about 64 samples on. At batch
  * 256, chunks of 64 made M (32-256-1) about 10% faster than chunks of 32 on one thread, and
- * still give 4 chunks to split between threads. */
+ * they still give 4 chunks to split between threads. */
 #define MIN_CHUNK 64
 #define MAX_CHUNKS BMLP_MAX_SLOTS
 
-/* Bytes of gradient slots at most, unless 2 slots already exceed it. Each chunk writes a whole
- * gradient, so for large networks fewer, larger chunks leave room in the L2 cache for the
- * weights and tiles beside the slots. 1 MiB gives D (64-256-256-1, 329 KB of gradient) chunks
- * of 128 at batch 256: that ran 5% faster on one thread and 8% faster on two than chunks of
- * 64 with a 2 MiB budget (scripts/scaling.sh on a 2-core VM with 2 MiB of L2 per core). */
+/* Maximum bytes of gradient slots per batch, unless 2 slots already exceed it. Each chunk writes
+ * a whole gradient, so for large networks fewer, larger chunks leave room in the L2 cache for
+ * the weights and tiles beside the slots. 1 MiB gives D (64-256-256-1, 329 KB of gradient)
+ * chunks of 128 at batch 256. Those ran 5% faster on one thread and 8% faster on two than
+ * chunks of 64 with a 2 MiB budget (scripts/scaling.sh, 2-core VM with 2 MiB of L2 per core). */
 #define SLOT_BUDGET ((size_t)1 << 20)
 
 /*
@@ -257,19 +256,6 @@ static void end_phase(bmlp_stepper_t *st, int t, bmlp_phase_t phase, double *mar
     *mark = now;
 }
 
-/* Writes the samples of epoch positions first .. first + count - 1 into idx, as
- * bmlp_order_train does one at a time. */
-static void order_chunk(const bmlp_order_t *order, size_t first, size_t count, bmlp_isa_t isa,
-                        size_t *idx)
-{
-    for (size_t s = 0; s < count; s++)
-        idx[s] = first + s;
-    if (order->use_epoch)
-        bmlp_permutation_apply_array(&order->epoch, idx, count, isa);
-    if (order->use_split)
-        bmlp_permutation_apply_array(&order->split, idx, count, isa);
-}
-
 static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
                       const bmlp_order_t *order, size_t first, size_t count, size_t c,
                       size_t next_first, size_t next_len)
@@ -283,9 +269,9 @@ static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
         st->idx[t] = st->next_idx[t];
         st->next_idx[t] = swap;
     } else {
-        order_chunk(order, first, count, st->ws[t]->isa, st->idx[t]);
+        bmlp_order_train_array(order, first, count, st->ws[t]->isa, st->idx[t]);
     }
-    order_chunk(order, next_first, next_len, st->ws[t]->isa, st->next_idx[t]);
+    bmlp_order_train_array(order, next_first, next_len, st->ws[t]->isa, st->next_idx[t]);
     st->next_first[t] = next_first;
     st->next_len[t] = next_len;
     fill_chunk(st, t, src, count);
