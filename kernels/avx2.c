@@ -106,7 +106,7 @@ static inline size_t vcount_hits(vec_t p, vec_t y, size_t n)
     return (size_t)__builtin_popcount(same);
 }
 
-/* Lane l from base[off[l]]: two gathers of 4 lanes with 64-bit indices, scaled by 4 bytes. */
+/* Loads lane l from base[off[l]], with two gathers of 4 lanes with 64-bit indices, scaled by 4 bytes. */
 static inline vec_t vgather(const float *base, const size_t *off)
 {
     __m128 lo = _mm256_i64gather_ps(base, _mm256_loadu_si256((const __m256i *)off), 4);

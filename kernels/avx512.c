@@ -94,7 +94,7 @@ static inline size_t vcount_hits(vec_t p, vec_t y, size_t n)
     return (size_t)__builtin_popcount(same);
 }
 
-/* Lane l from base[off[l]]: two gathers of 8 lanes with 64-bit indices, scaled by 4 bytes. */
+/* Loads lane l from base[off[l]], with two gathers of 8 lanes with 64-bit indices, scaled by 4 bytes. */
 static inline vec_t vgather(const float *base, const size_t *off)
 {
     __m256 lo = _mm512_i64gather_ps(_mm512_loadu_si512((const void *)off), base, 4);

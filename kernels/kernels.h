@@ -82,8 +82,8 @@ typedef struct bmlp_kernels {
                           float scale, float learning_rate, float *restrict grad,
                           float *restrict params);
 
-    /* Copies features 0 .. d - 1 of n samples into the feature-major tile A: sample s is row
-     * r = rows[s] (or s when rows is NULL) of the sample-major table x, and
+    /* Copies features 0 .. d - 1 of n samples into the feature-major tile A. Sample s is row
+     * r = rows[s] (or s when rows is NULL) of the sample-major table x. Then
      * A[j * lda + s] = (x[r * x_stride + j] - mean[j]) / std[j], or x[r * x_stride + j] when
      * mean is NULL. Vectorized kernels gather each feature of a vector of samples at once. */
     void (*gather_tile)(size_t d, size_t n, const float *restrict x, size_t x_stride,

@@ -109,7 +109,7 @@ static void backward_input_sigmoid_scalar(size_t m, size_t n, size_t k, const fl
                                           const float *restrict A, size_t lda, float *restrict dZin,
                                           size_t lddzin)
 {
-    /* dZin holds W^T dZ first and is then scaled in place, as sigmoid_backward allows. */
+    /* dZin contains W^T dZ first and is then scaled in place, as sigmoid_backward allows. */
     dense_backward_input_scalar(m, n, k, W, dZ, lddz, dZin, lddzin);
     sigmoid_backward_scalar(k, n, dZin, lddzin, A, lda, dZin, lddzin);
 }

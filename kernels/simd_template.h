@@ -59,8 +59,8 @@ ALWAYS_INLINE vec_t vsigmoid_chain(vec_t t, vec_t a)
 
 /*
  * C[r][s0 .. s0 + ns) = c0 + sum over p < depth of P[r * prs + p * pps] * B[p * ldb + s],
- * for the rows r < mr of one block, where c0 is the value already in C when accumulate is set,
- * else init[r], or zero when init is NULL. With S not NULL, each sum t is stored as
+ * for the rows r < mr of one block. c0 is the value already in C when accumulate is set, else
+ * init[r], or zero when init is NULL. With S not NULL, each sum t is stored as
  * vsigmoid_chain(t, S[r * lds + s]) instead. ns is NR for a full block, or fewer for the last
  * block of samples, whose loads and stores are masked. mr is a constant at every call, so the
  * accumulators stay in registers.
@@ -189,8 +189,8 @@ static void sigmoid_block(size_t mr, size_t s0, size_t ns, const float *C, size_
 
 /*
  * C[rows x n] = init + P B (or C += P B when accumulate is set) with P's element (r, p) at
- * P[r * prs + p * pps] and B depth x n. With S not NULL, C takes vsigmoid_chain of each sum and
- * S (rows x n, leading dimension lds). With H not NULL, H = sigma(C) follows block by block.
+ * P[r * prs + p * pps] and B depth x n. With S not NULL (rows x n, leading dimension lds), C
+ * takes vsigmoid_chain of each sum and S. With H not NULL, H = sigma(C) follows block by block.
  * Samples form the outer loop, so one panel of B (depth x NR floats) stays in L1 while every
  * block of rows passes over it.
  */

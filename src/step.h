@@ -45,9 +45,9 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
 
 void bmlp_stepper_free(bmlp_stepper_t *st);
 
-/* Samples per chunk for a network and a batch size: a multiple of 64, large enough that a batch
- * has at most 64 chunks and their gradient slots fit in 1 MiB (but at least 2 slots), and that
- * the chunk of a tiny network has enough work to pay for its kernel calls. */
+/* Returns the samples per chunk for a network and a batch size, a multiple of 64. It is large
+ * enough that a batch has at most 64 chunks whose gradient slots fit in 1 MiB (but at least 2
+ * slots), and that a chunk of a tiny network has enough work to pay for its kernel calls. */
 size_t bmlp_chunk_size(const bmlp_net_t *net, size_t batch);
 
 /* Runs one SGD epoch over the training positions of order, reading samples from src, in

@@ -224,8 +224,8 @@ static void check_forward_sigmoid(const bmlp_kernels_t *t, size_t m, size_t n, s
     free_offset(Zf), free_offset(Hf), free_offset(Hi);
 }
 
-/* The fused backward kernel against dense_backward_input then sigmoid_backward of the same
- * table: the same bits. A holds sigmoid outputs, in (0, 1). */
+/* Checks the fused backward kernel against dense_backward_input then sigmoid_backward of the
+ * same table, bit for bit. A contains sigmoid outputs, in (0, 1). */
 static void check_backward_sigmoid(const bmlp_kernels_t *t, size_t m, size_t n, size_t k)
 {
     size_t ld = n + 1;
@@ -263,8 +263,8 @@ static void fused_kernels_match_unfused(void **state)
 }
 
 /* gather_tile copies and standardizes with exact operations (a subtraction and a division per
- * value), so every table must give the scalar kernel's bits: for d features of n shuffled rows
- * of a table with a wider stride, with and without standardization. */
+ * value), so every table must give the scalar kernel's bits. The cases are d features of n
+ * shuffled rows of a table with a wider stride, with and without standardization. */
 static void gather_tile_bitwise_equal(void **state)
 {
     const size_t rows_total = 150;

@@ -195,9 +195,9 @@ static void position_of_zero_near_uniform(void **state)
     }
 }
 
-/* Returns the chi-square statistic of the n x n table that counts, over the seeds 0 to
- * seeds - 1 of stream 1, how often apply(i) is x for each position i and element x, against
- * the uniform expectation of seeds / n per cell. */
+/* Returns the chi-square statistic of the n x n table of how often apply(i) is x, for each
+ * position i and element x, over the seeds 0 to seeds - 1 of stream 1. The expected count of
+ * each cell is seeds / n. */
 static double position_table_chi_square(uint64_t n, unsigned seeds)
 {
     unsigned *counts = calloc(n * n, sizeof(unsigned));
@@ -285,7 +285,7 @@ static void large_permutation_scatters(void **state)
 }
 
 /* Applies p to x[0 .. count) with the array function and compares each result with the
- * per-element one; prints the first difference. */
+ * per-element one. Prints the first difference. */
 static void check_array(const bmlp_permutation_t *p, size_t *x, size_t count, bmlp_isa_t isa)
 {
     size_t *want = malloc(count * sizeof(size_t));
