@@ -62,6 +62,7 @@ static inline vec_t vkeep_n(vec_t v, size_t n)
 #define vmax _mm256_max_ps
 #define vexp Sleef_expf8_u10avx2
 #define vlog1p Sleef_log1pf8_u10avx2
+#define vlog Sleef_logf8_u35avx2
 
 static inline vec_t vabs(vec_t v)
 {
@@ -96,6 +97,12 @@ static inline vec_t vselect_label(vec_t y, vec_t if_zero, vec_t if_one, vec_t ge
     return _mm256_blendv_ps(_mm256_blendv_ps(general, if_zero, is_zero), if_one, is_one);
 }
 
+/* if_negative where the sign bit of z is set (-0 included), otherwise if_positive. */
+static inline vec_t vselect_sign(vec_t z, vec_t if_positive, vec_t if_negative)
+{
+    return _mm256_blendv_ps(if_positive, if_negative, z);
+}
+
 /* Lanes below n where (p >= 0.5) == (y == 1). */
 static inline size_t vcount_hits(vec_t p, vec_t y, size_t n)
 {
@@ -113,6 +120,19 @@ static inline vec_t vgather(const float *base, const size_t *off)
     __m128 hi = _mm256_i64gather_ps(base, _mm256_loadu_si256((const __m256i *)(off + 4)), 4);
 
     return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+}
+
+/* Splits the 2 VL floats at p into those at even and at odd offsets: the two features of VL
+ * consecutive rows of two. */
+static inline void vload_pairs(const float *p, vec_t *even, vec_t *odd)
+{
+    vec_t a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+
+    /* Within 128-bit halves, then the 64-bit quarters put in order. */
+    *even = _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+    *odd = _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
 }
 
 typedef __m256i vindex_t;

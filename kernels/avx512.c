@@ -60,6 +60,7 @@ static inline vec_t vkeep_n(vec_t v, size_t n)
 #define vabs _mm512_abs_ps
 #define vexp Sleef_expf16_u10avx512f
 #define vlog1p Sleef_log1pf16_u10avx512f
+#define vlog Sleef_logf16_u35avx512f
 
 static inline float vsum(vec_t v)
 {
@@ -84,6 +85,13 @@ static inline vec_t vselect_label(vec_t y, vec_t if_zero, vec_t if_one, vec_t ge
     return _mm512_mask_mov_ps(_mm512_mask_mov_ps(general, is_zero, if_zero), is_one, if_one);
 }
 
+/* if_negative where the sign bit of z is set (-0 included), otherwise if_positive. */
+static inline vec_t vselect_sign(vec_t z, vec_t if_positive, vec_t if_negative)
+{
+    return _mm512_mask_mov_ps(if_positive, _mm512_movepi32_mask(_mm512_castps_si512(z)),
+                              if_negative);
+}
+
 /* Lanes below n where (p >= 0.5) == (y == 1). */
 static inline size_t vcount_hits(vec_t p, vec_t y, size_t n)
 {
@@ -101,6 +109,18 @@ static inline vec_t vgather(const float *base, const size_t *off)
     __m256 hi = _mm512_i64gather_ps(_mm512_loadu_si512((const void *)(off + 8)), base, 4);
 
     return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+}
+
+/* Splits the 2 VL floats at p into those at even and at odd offsets: the two features of VL
+ * consecutive rows of two. */
+static inline void vload_pairs(const float *p, vec_t *even, vec_t *odd)
+{
+    __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    vec_t a = _mm512_loadu_ps(p), b = _mm512_loadu_ps(p + 16);
+
+    *even = _mm512_permutex2var_ps(a, ie, b);
+    *odd = _mm512_permutex2var_ps(a, io, b);
 }
 
 typedef __m512i vindex_t;

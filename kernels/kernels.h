@@ -17,8 +17,25 @@
 #define restrict __restrict
 #endif
 
+/* Limits of the networks that small_step takes: units of all layers together (inputs included)
+ * and parameters. Its state on the stack is at most about 112 KiB at these limits. */
+#define BMLP_SMALL_MAX_UNITS 64
+#define BMLP_SMALL_MAX_PARAMS 256
+
+/* A network for small_step, in the library's parameter layout. */
+typedef struct bmlp_small_net {
+    size_t num_layers;      /* weight layers; widths[num_layers] is 1 */
+    const size_t *widths;   /* num_layers + 1 unit-layer widths, inputs first */
+    const size_t *w_offset; /* W of layer l (widths[l + 1] x widths[l]) at params + w_offset[l] */
+    const size_t *b_offset; /* b of layer l at params + b_offset[l] */
+    size_t num_params;
+    const float *params;
+    const float *mean, *std; /* standardization of the inputs, or NULL */
+} bmlp_small_net_t;
+
 typedef struct bmlp_kernels {
     const char *name;
+    size_t lanes; /* floats per vector: 1, 8 or 16 */
 
     /* Z[m x n] = W[m x k] A[k x n] + b[m], b added to every sample. */
     void (*dense_forward)(size_t m, size_t n, size_t k, const float *restrict W,
@@ -82,6 +99,23 @@ typedef struct bmlp_kernels {
                           float scale, float learning_rate, float *restrict grad,
                           float *restrict params);
 
+    /*
+     * One chunk of a training step for a small network, fused. For n samples, the forward
+     * pass, the loss and the backward pass run on a few vectors of samples at a time, with
+     * every activation and gradient in registers or on the stack, and no tile is written.
+     * Sample s is row r = rows[s] (or s when rows is NULL): features at x + r * x_stride,
+     * standardized as in gather_tile, and label y[r * y_stride]. Writes the gradient summed
+     * over the samples to grads (num_params floats), returns the summed loss and sets *correct
+     * as output_loss_grad does. The output probability is (z >= 0 ? 1 : e) / (1 + e) with
+     * e = exp(-|z|), the exp that the loss needs as well, and the loss takes log(1 + e) for
+     * log1p(e) (at most 6e-8 lower per sample). Each lane sums its own samples in order, and
+     * the lanes are added at the end. NULL in the scalar table; bmlp_small_step_reference is
+     * its twin.
+     */
+    double (*small_step)(const bmlp_small_net_t *net, size_t n, const float *restrict x,
+                         size_t x_stride, const float *restrict y, size_t y_stride,
+                         const size_t *restrict rows, float *restrict grads, size_t *correct);
+
     /* Copies features 0 .. d - 1 of n samples into the feature-major tile A. Sample s is row
      * r = rows[s] (or s when rows is NULL) of the sample-major table x. Then
      * A[j * lda + s] = (x[r * x_stride + j] - mean[j]) / std[j], or x[r * x_stride + j] when
@@ -98,6 +132,15 @@ typedef struct bmlp_kernels {
 
 /* Most gradient slots that reduce_update sums. */
 #define BMLP_MAX_SLOTS 64
+
+/* small_step in plain C for a vector of lanes lanes (1 to 16): the same operations in the same
+ * order as the vectorized kernel of that width, up to the rounding of SLEEF's exp and log.
+ * When abs_grads is not NULL it receives, per parameter, the sum of the magnitudes of the terms
+ * added into its gradient, from which tests derive their tolerances. */
+double bmlp_small_step_reference(size_t lanes, const bmlp_small_net_t *net, size_t n,
+                                 const float *x, size_t x_stride, const float *y, size_t y_stride,
+                                 const size_t *rows, float *grads, size_t *correct,
+                                 float *abs_grads);
 
 extern const bmlp_kernels_t bmlp_kernels_scalar;
 extern const bmlp_kernels_t bmlp_kernels_avx2;

@@ -210,8 +210,143 @@ static void gather_tile_scalar(size_t d, size_t n, const float *restrict x, size
     }
 }
 
+/* The per-lane loss of small_step, from e = exp(-|z|), in its float operations. */
+static float small_loss(float z, float y, float e)
+{
+    float pos = fmaxf(z, 0.0f), neg = fmaxf(-z, 0.0f);
+    float linear = (1.0f - y) * pos + y * neg;
+
+    if (y == 0.0f)
+        linear = pos;
+    else if (y == 1.0f)
+        linear = neg;
+    return linear + Sleef_logf_u35(1.0f + e);
+}
+
+/* Sums lanes 0 .. lanes - 1 of v by halving (v[l] += v[l + h] for h = lanes / 2, ..., 1), the
+ * order of the vectorized horizontal sums; v is overwritten. */
+static float halving_sum(float *v, size_t lanes)
+{
+    for (size_t h = lanes / 2; h > 0; h /= 2)
+        for (size_t l = 0; l < h; l++)
+            v[l] += v[l + h];
+    return v[0];
+}
+
+/* Vectors of samples whose losses small_step sums in float lanes before adding them in double. */
+#define SMALL_LOSS_FLUSH 16
+
+double bmlp_small_step_reference(size_t lanes, const bmlp_small_net_t *net, size_t n,
+                                 const float *x, size_t x_stride, const float *y, size_t y_stride,
+                                 const size_t *rows, float *grads, size_t *correct,
+                                 float *abs_grads)
+{
+    static const size_t max_lanes = 16;
+    float acc[BMLP_SMALL_MAX_PARAMS][16], mag[BMLP_SMALL_MAX_PARAMS];
+    float act[BMLP_SMALL_MAX_UNITS], delta[2][BMLP_SMALL_MAX_UNITS];
+    float loss_lanes[16] = {0.0f};
+    size_t first[BMLP_SMALL_MAX_UNITS + 1];
+    size_t L = net->num_layers, d = net->widths[0];
+    const float *P = net->params;
+    double loss = 0.0, lane_loss[16];
+    size_t hits = 0;
+
+    if (lanes > max_lanes)
+        lanes = max_lanes;
+    first[0] = 0;
+    for (size_t l = 0; l < L; l++)
+        first[l + 1] = first[l] + net->widths[l];
+    for (size_t p = 0; p < net->num_params; p++) {
+        mag[p] = 0.0f;
+        for (size_t l = 0; l < lanes; l++)
+            acc[p][l] = 0.0f;
+    }
+    for (size_t s0 = 0, v = 0; s0 < n; s0 += lanes, v++) {
+        for (size_t l = 0; l < lanes; l++) {
+            /* Lanes past the last sample repeat the first one and contribute zero. */
+            size_t s = s0 + l < n ? s0 + l : s0;
+            size_t r = rows != NULL ? rows[s] : s;
+            float label = y[r * y_stride], z = 0.0f, *cur, *next;
+
+            for (size_t j = 0; j < d; j++) {
+                float value = x[r * x_stride + j];
+                act[j] = net->mean != NULL ? (value - net->mean[j]) / net->std[j] : value;
+            }
+            for (size_t k = 0; k < L; k++) {
+                size_t m = net->widths[k + 1], w = net->widths[k];
+                const float *W = P + net->w_offset[k], *b = P + net->b_offset[k];
+
+                for (size_t i = 0; i < m; i++) {
+                    z = b[i];
+                    for (size_t j = 0; j < w; j++)
+                        z = fmaf(W[i * w + j], act[first[k] + j], z);
+                    if (k + 1 < L)
+                        act[first[k + 1] + i] = sigmoid1(z);
+                }
+            }
+            float e = Sleef_expf_u10(-fabsf(z));
+            float prob = (signbit(z) ? e : 1.0f) / (1.0f + e);
+            int live = s0 + l < n;
+
+            delta[0][0] = live ? prob - label : 0.0f;
+            loss_lanes[l] += live ? small_loss(z, label, e) : 0.0f;
+            hits += live && (prob >= 0.5f) == (label == 1.0f);
+            cur = delta[0];
+            next = delta[1];
+            for (size_t k = L; k-- > 0;) {
+                size_t m = net->widths[k + 1], w = net->widths[k];
+                const float *W = P + net->w_offset[k];
+                const float *in = act + first[k];
+
+                for (size_t i = 0; i < m; i++) {
+                    size_t b = net->b_offset[k] + i;
+
+                    acc[b][l] += cur[i];
+                    mag[b] += fabsf(cur[i]);
+                    for (size_t j = 0; j < w; j++) {
+                        size_t p = net->w_offset[k] + i * w + j;
+
+                        acc[p][l] = fmaf(cur[i], in[j], acc[p][l]);
+                        mag[p] += fabsf(cur[i] * in[j]);
+                    }
+                }
+                if (k == 0)
+                    break;
+                for (size_t j = 0; j < w; j++) {
+                    float t = W[j] * cur[0];
+
+                    for (size_t i = 1; i < m; i++)
+                        t = fmaf(W[i * w + j], cur[i], t);
+                    next[j] = (t * in[j]) * (1.0f - in[j]);
+                }
+                float *swap = cur;
+                cur = next;
+                next = swap;
+            }
+        }
+        if (v % SMALL_LOSS_FLUSH == SMALL_LOSS_FLUSH - 1 || s0 + lanes >= n) {
+            for (size_t l = 0; l < lanes; l++) {
+                lane_loss[l] = loss_lanes[l];
+                loss_lanes[l] = 0.0f;
+            }
+            for (size_t h = lanes / 2; h > 0; h /= 2)
+                for (size_t l = 0; l < h; l++)
+                    lane_loss[l] += lane_loss[l + h];
+            loss += lane_loss[0];
+        }
+    }
+    for (size_t p = 0; p < net->num_params; p++) {
+        grads[p] = halving_sum(acc[p], lanes);
+        if (abs_grads != NULL)
+            abs_grads[p] = mag[p];
+    }
+    *correct = hits;
+    return loss;
+}
+
 const bmlp_kernels_t bmlp_kernels_scalar = {
     .name = "scalar",
+    .lanes = 1,
     .dense_forward = dense_forward_scalar,
     .dense_forward_sigmoid = dense_forward_sigmoid_scalar,
     .dense_backward_input = dense_backward_input_scalar,
@@ -225,5 +360,6 @@ const bmlp_kernels_t bmlp_kernels_scalar = {
     .scale = scale_scalar,
     .reduce_update = reduce_update_scalar,
     .gather_tile = gather_tile_scalar,
+    .small_step = NULL,
     .fma_probe = fma_probe_scalar,
 };

@@ -68,6 +68,21 @@ size_t bmlp_chunk_size(const bmlp_net_t *net, size_t batch)
     return (per_chunk + MIN_CHUNK - 1) / MIN_CHUNK * MIN_CHUNK;
 }
 
+/* Per-sample work, in the units above, up to which a network that fits small_step trains
+ * through it. Past it the tile kernels' register blocks pay for their calls. */
+#define SMALL_WORK_MAX 1024.0
+
+/* Nonzero when chunks of net run through the fused small_step kernel of kr. */
+static int fits_small_step(const bmlp_net_t *net, const bmlp_kernels_t *kr)
+{
+    size_t units = 0;
+
+    for (size_t l = 0; l <= net->num_layers; l++)
+        units += net->widths[l];
+    return kr->small_step != NULL && units <= BMLP_SMALL_MAX_UNITS &&
+           net->num_params <= BMLP_SMALL_MAX_PARAMS && sample_work(net) <= SMALL_WORK_MAX;
+}
+
 static int thread_index(void)
 {
 #ifdef _OPENMP
@@ -169,9 +184,20 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
             status = bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
                                "cannot allocate the buffers of thread %zu", t);
     }
-    if (status != BMLP_OK)
+    if (status != BMLP_OK) {
         bmlp_stepper_free(st);
-    return status;
+        return status;
+    }
+    st->use_small = fits_small_step(net, st->ws[0]->kernels);
+    st->small = (bmlp_small_net_t){.num_layers = net->num_layers,
+                                   .widths = net->widths,
+                                   .w_offset = net->w_offset,
+                                   .b_offset = net->b_offset,
+                                   .num_params = net->num_params,
+                                   .params = net->params,
+                                   .mean = net->mean,
+                                   .std = net->std};
+    return BMLP_OK;
 }
 
 void bmlp_stepper_free(bmlp_stepper_t *st)
@@ -204,6 +230,42 @@ static void fill_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src, size
     bmlp_source_read(src, st->idx[t], count, st->rows_x[t], st->rows_y[t]);
     bmlp_fill_tile(st->net, ws, st->rows_x[t], src->n_features, st->rows_y[t], 1, NULL, count, NULL,
                    0);
+}
+
+/* Nonzero when every chunk is a run of consecutive rows of the source's table: the training
+ * positions are the rows themselves. */
+static int in_place_run(const bmlp_source_t *src, const bmlp_order_t *order)
+{
+    return src->x != NULL && !order->use_epoch && !order->use_split;
+}
+
+/* The whole step of chunk c, training positions first .. first + count - 1 of the epoch,
+ * through the fused small_step kernel, reading the source's table in place when it has one. In
+ * stored order the chunk is a run of consecutive rows that the hardware prefetcher streams.
+ * Shuffled rows of the next chunk are prefetched by hand. */
+static void small_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
+                        const bmlp_order_t *order, size_t first, size_t count, size_t c)
+{
+    const bmlp_kernels_t *kr = st->ws[t]->kernels;
+    float *grads = st->slots + c * st->slot_stride;
+
+    if (in_place_run(src, order)) {
+        st->loss[c] = kr->small_step(&st->small, count, src->x + first * src->x_stride,
+                                     src->x_stride, src->y + first * src->y_stride, src->y_stride,
+                                     NULL, grads, &st->correct[c]);
+        return;
+    }
+    if (src->x != NULL) {
+        if (st->next_len[t] > 0)
+            bmlp_prefetch_rows(src->x, src->x_stride, st->net->widths[0], src->y, src->y_stride,
+                               st->next_idx[t], st->next_len[t]);
+        st->loss[c] = kr->small_step(&st->small, count, src->x, src->x_stride, src->y,
+                                     src->y_stride, st->idx[t], grads, &st->correct[c]);
+        return;
+    }
+    bmlp_source_read(src, st->idx[t], count, st->rows_x[t], st->rows_y[t]);
+    st->loss[c] = kr->small_step(&st->small, count, st->rows_x[t], src->n_features, st->rows_y[t],
+                                 1, NULL, grads, &st->correct[c]);
 }
 
 /* Sets *next_first and *next_len to the epoch positions of the chunk that thread t of a team of
@@ -262,6 +324,11 @@ static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
 {
     double mark = st->profile ? now_seconds() : 0.0;
 
+    if (st->use_small && in_place_run(src, order)) {
+        small_chunk(st, t, src, order, first, count, c);
+        end_phase(st, t, BMLP_PHASE_FORWARD, &mark);
+        return;
+    }
     /* The samples of this chunk were worked out by the previous chunk of the thread, unless
      * this is the thread's first chunk of the epoch. */
     if (st->next_len[t] == count && st->next_first[t] == first) {
@@ -274,6 +341,11 @@ static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
     bmlp_order_train_array(order, next_first, next_len, st->ws[t]->isa, st->next_idx[t]);
     st->next_first[t] = next_first;
     st->next_len[t] = next_len;
+    if (st->use_small) {
+        small_chunk(st, t, src, order, first, count, c);
+        end_phase(st, t, BMLP_PHASE_FORWARD, &mark);
+        return;
+    }
     fill_chunk(st, t, src, count);
     end_phase(st, t, BMLP_PHASE_FILL, &mark);
     bmlp_forward_tile(st->net, st->ws[t]);

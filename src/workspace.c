@@ -117,8 +117,8 @@ static void prefetch_sample(const float *x, size_t d, const float *y)
         __builtin_prefetch(y, 0, 2);
 }
 
-static void prefetch_rows(const float *x, size_t x_stride, size_t d, const float *y,
-                          size_t y_stride, const size_t *rows, size_t n)
+void bmlp_prefetch_rows(const float *x, size_t x_stride, size_t d, const float *y, size_t y_stride,
+                        const size_t *rows, size_t n)
 {
     for (size_t s = 0; s < n; s++)
         prefetch_sample(x + rows[s] * x_stride, d, y != NULL ? y + rows[s] * y_stride : NULL);
@@ -135,9 +135,9 @@ void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x,
      * Without them, this chunk's own rows are requested together, so that their misses
      * overlap. */
     if (next_rows != NULL)
-        prefetch_rows(x, x_stride, d, y, y_stride, next_rows, next_n);
+        bmlp_prefetch_rows(x, x_stride, d, y, y_stride, next_rows, next_n);
     else if (rows != NULL)
-        prefetch_rows(x, x_stride, d, y, y_stride, rows, n);
+        bmlp_prefetch_rows(x, x_stride, d, y, y_stride, rows, n);
     ws->kernels->gather_tile(d, n, x, x_stride, rows, net->mean, net->std, ws->a[0], ws->ld);
     if (y != NULL)
         for (size_t s = 0; s < n; s++)

@@ -38,6 +38,11 @@ void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x,
                     const float *y, size_t y_stride, const size_t *rows, size_t n,
                     const size_t *next_rows, size_t next_n);
 
+/* Asks for the cache lines of the d features and the label (when y is not NULL) of the samples
+ * rows[0 .. n), laid out as bmlp_fill_tile reads them, ahead of their use. */
+void bmlp_prefetch_rows(const float *x, size_t x_stride, size_t d, const float *y, size_t y_stride,
+                        const size_t *rows, size_t n);
+
 /* Forward pass over the n samples already in the input tile. */
 void bmlp_forward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws);
 

@@ -58,8 +58,7 @@ static void free_offset(float *p)
 /* Compares n values against the scalar ones within tolerance tol[i], or tol[0] for every value
  * when per_value is 0. Prints the first mismatch with its shape and returns 0 on a mismatch. */
 static int check_close(const char *what, const char *isa, const float *got, const float *want,
-                       const double *tol, int per_value, size_t n, size_t m_, size_t n_,
-                       size_t k_)
+                       const double *tol, int per_value, size_t n, size_t m_, size_t n_, size_t k_)
 {
     for (size_t i = 0; i < n; i++) {
         double t = per_value ? tol[i] : tol[0];
@@ -215,8 +214,9 @@ static void check_forward_sigmoid(const bmlp_kernels_t *t, size_t m, size_t n, s
     if (memcmp(Zf, Zs, m * ld * sizeof(float)) != 0 ||
         memcmp(Hf, Hs, m * ld * sizeof(float)) != 0 ||
         memcmp(Hi, Hs, m * ld * sizeof(float)) != 0) {
-        fprintf(stderr, "%s dense_forward_sigmoid, m %zu n %zu k %zu: differs from the two "
-                        "kernels it fuses\n",
+        fprintf(stderr,
+                "%s dense_forward_sigmoid, m %zu n %zu k %zu: differs from the two "
+                "kernels it fuses\n",
                 t->name, m, n, k);
         fail();
     }
@@ -239,8 +239,9 @@ static void check_backward_sigmoid(const bmlp_kernels_t *t, size_t m, size_t n, 
     t->sigmoid_backward(k, n, dA, ld, A, ld, dZs, ld);
     t->backward_input_sigmoid(m, n, k, W, dZ, ld, A, ld, dZf, ld);
     if (memcmp(dZf, dZs, k * ld * sizeof(float)) != 0) {
-        fprintf(stderr, "%s backward_input_sigmoid, m %zu n %zu k %zu: differs from the two "
-                        "kernels it fuses\n",
+        fprintf(stderr,
+                "%s backward_input_sigmoid, m %zu n %zu k %zu: differs from the two "
+                "kernels it fuses\n",
                 t->name, m, n, k);
         fail();
     }
@@ -430,7 +431,8 @@ static void sigmoid_same_bits_every_lane(void **state)
                         first = a[0];
                     assert_true(n > 1 || pos == 0);
                     if (memcmp(&a[pos], &first, sizeof(float)) != 0) {
-                        fprintf(stderr, "%s sigmoid(%g): lane %zu of %zu gives %.9g, lane 0 of 1 "
+                        fprintf(stderr,
+                                "%s sigmoid(%g): lane %zu of %zu gives %.9g, lane 0 of 1 "
                                 "gives %.9g\n",
                                 tables[t]->name, (double)values[v], pos, n, (double)a[pos],
                                 (double)first);
@@ -483,8 +485,8 @@ static void reduce_update_bitwise_equal(void **state)
                 float *ps = alloc_offset(len), *pv = alloc_offset(len);
 
                 memcpy(pv, ps, len * sizeof(float));
-                bmlp_kernels_scalar.reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f,
-                                                  gs, ps);
+                bmlp_kernels_scalar.reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, gs,
+                                                  ps);
                 tables[t]->reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, gv, pv);
                 assert_memory_equal(gs, gv, len * sizeof(float));
                 assert_memory_equal(ps, pv, len * sizeof(float));
@@ -533,19 +535,17 @@ static void output_loss_matches_scalar(void **state)
             double ls = bmlp_kernels_scalar.output_loss_grad(n, z, y, ps, ds, &hits_s);
             double lv = tables[t]->output_loss_grad(n, z, y, pv, dv, &hits_v);
             if (fabs(ls - lv) > 16.0 * UNIT_ROUNDOFF * ls + 1e-30) {
-                fprintf(stderr, "%s loss of %zu samples: %.17g, scalar %.17g\n",
-                        tables[t]->name, n, lv, ls);
+                fprintf(stderr, "%s loss of %zu samples: %.17g, scalar %.17g\n", tables[t]->name, n,
+                        lv, ls);
                 fail();
             }
             assert_int_equal(hits_s, hits_v);
             for (size_t i = 0; i < n; i++) {
                 tol[0] = SIGMOID_REL * fabs((double)ps[i]) + FLT_MIN;
-                if (!check_close("output p", tables[t]->name, &pv[i], &ps[i], tol, 0, 1, 1, n,
-                                 0))
+                if (!check_close("output p", tables[t]->name, &pv[i], &ps[i], tol, 0, 1, 1, n, 0))
                     fail();
                 tol[0] += 2.0 * UNIT_ROUNDOFF;
-                if (!check_close("output dz", tables[t]->name, &dv[i], &ds[i], tol, 0, 1, 1, n,
-                                 0))
+                if (!check_close("output dz", tables[t]->name, &dv[i], &ds[i], tol, 0, 1, 1, n, 0))
                     fail();
             }
             free_offset(z), free_offset(y), free_offset(ps), free_offset(pv);
@@ -558,8 +558,7 @@ static void output_loss_matches_scalar(void **state)
  * is, and never NaN. */
 static void output_loss_extremes(void **state)
 {
-    const float logits[] = {-INFINITY, -1e4f, -100.0f, -20.0f, 0.0f,
-                            20.0f,     100.0f, 1e4f,   INFINITY};
+    const float logits[] = {-INFINITY, -1e4f, -100.0f, -20.0f, 0.0f, 20.0f, 100.0f, 1e4f, INFINITY};
 
     (void)state;
     for (size_t t = 0; t < num_tables; t++) {
@@ -581,6 +580,160 @@ static void output_loss_extremes(void **state)
     }
 }
 
+/* A network of the given widths for small_step, with parameters drawn in [-1, 1]. */
+typedef struct small_fixture {
+    bmlp_net_t *net;
+    bmlp_small_net_t small;
+    size_t widths[8], w_offset[8], b_offset[8];
+} small_fixture_t;
+
+static void small_fixture_init(small_fixture_t *f, const size_t *widths, size_t layers)
+{
+    bmlp_error_t err;
+
+    assert_int_equal(bmlp_net_create(widths[0], widths + 1, layers - 1, &f->net, &err), BMLP_OK);
+    for (size_t i = 0; i < bmlp_net_num_params(f->net); i++)
+        bmlp_net_params(f->net)[i] = uniform(-1.0f, 1.0f);
+    for (size_t l = 0; l <= layers; l++)
+        f->widths[l] = widths[l];
+    for (size_t l = 0; l < layers; l++) {
+        f->w_offset[l] = bmlp_net_weight_offset(f->net, l);
+        f->b_offset[l] = bmlp_net_bias_offset(f->net, l);
+    }
+    f->small = (bmlp_small_net_t){.num_layers = layers,
+                                  .widths = f->widths,
+                                  .w_offset = f->w_offset,
+                                  .b_offset = f->b_offset,
+                                  .num_params = bmlp_net_num_params(f->net),
+                                  .params = bmlp_net_params(f->net)};
+}
+
+/* Shapes of small networks: inputs, hidden widths, output. */
+static const size_t small_shapes[][6] = {
+    {2, 2, 1}, {1, 1}, {3, 5, 1}, {2, 4, 3, 1}, {7, 9, 1}, {5, 6, 6, 6, 1},
+};
+static const size_t small_layers[] = {2, 1, 2, 3, 2, 4};
+
+/*
+ * small_step against bmlp_small_step_reference at the table's width. The two differ only where
+ * SLEEF's vector exp and log round differently from its scalar ones (a few ULP). That difference
+ * travels through at most 4 layers of products and sums, so 256 u times the summed magnitudes of
+ * a gradient's terms covers it with a margin. 64 u does the same for the loss, whose terms pass
+ * through one exp and one log.
+ */
+static void small_step_matches_reference(void **state)
+{
+    const size_t counts[] = {1, 2, 7, 8, 9, 15, 16, 17, 33, 67, 127, 128, 131, 300};
+    enum { ROWS = 400 };
+
+    (void)state;
+    for (size_t t = 0; t < num_tables; t++) {
+        for (size_t sh = 0; sh < sizeof(small_layers) / sizeof(small_layers[0]); sh++) {
+            small_fixture_t f;
+            size_t d = small_shapes[sh][0];
+            /* Rows of d features and a label, or d features alone with labels apart. */
+            float *table = alloc_offset(ROWS * (d + 1)), *labels = alloc_offset(ROWS);
+            float mean[8], std[8];
+            size_t rows[ROWS];
+
+            small_fixture_init(&f, small_shapes[sh], small_layers[sh]);
+            for (size_t i = 0; i < ROWS; i++) {
+                labels[i] = (float)(uniform(0.0f, 1.0f) < 0.5f);
+                table[i * (d + 1) + d] = labels[i];
+            }
+            for (size_t j = 0; j < d; j++) {
+                mean[j] = uniform(-0.5f, 0.5f);
+                std[j] = uniform(0.5f, 2.0f);
+            }
+            for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+                size_t n = counts[c];
+
+                for (int layout = 0; layout < 4; layout++) {
+                    /* 0: rows in order, labels apart; 1: shuffled rows with their labels
+                     * inline; 2: a run of consecutive rows from row 17; 3: as 1, standardized. */
+                    int inline_labels = layout == 1 || layout == 3;
+                    size_t xs = inline_labels ? d + 1 : d, ys = inline_labels ? d + 1 : 1;
+                    const float *y = inline_labels ? table + d : labels;
+                    const size_t *r = layout == 0 ? NULL : rows;
+                    float gv[BMLP_SMALL_MAX_PARAMS], gs[BMLP_SMALL_MAX_PARAMS];
+                    float mag[BMLP_SMALL_MAX_PARAMS];
+                    double tol[BMLP_SMALL_MAX_PARAMS];
+                    size_t hits_v, hits_s;
+
+                    for (size_t s = 0; s < n; s++)
+                        rows[s] = layout == 2 ? 17 + s : (s * 263 + 5) % ROWS;
+                    f.small.mean = layout == 3 ? mean : NULL;
+                    f.small.std = layout == 3 ? std : NULL;
+                    double lv = tables[t]->small_step(&f.small, n, table, xs, y, ys, r, gv,
+                                                      &hits_v);
+                    double ls = bmlp_small_step_reference(tables[t]->lanes, &f.small, n, table, xs,
+                                                          y, ys, r, gs, &hits_s, mag);
+                    if (!(fabs(lv - ls) <= 64.0 * UNIT_ROUNDOFF * ls))
+                        fail_msg("%s small_step, shape %zu, n %zu, layout %d: loss %.9g, "
+                                 "reference %.9g",
+                                 tables[t]->name, sh, n, layout, lv, ls);
+                    assert_int_equal(hits_v, hits_s);
+                    for (size_t p = 0; p < f.small.num_params; p++)
+                        tol[p] = 256.0 * UNIT_ROUNDOFF * mag[p] + FLT_MIN;
+                    if (!check_close("small_step", tables[t]->name, gv, gs, tol, 1,
+                                     f.small.num_params, sh, n, (size_t)layout))
+                        fail_msg("gradient of shape %zu (m above), %zu samples, layout %d", sh, n,
+                                 layout);
+                }
+            }
+            free_offset(table);
+            free_offset(labels);
+            bmlp_net_free(f.net);
+        }
+    }
+}
+
+/*
+ * The reference of small_step, one lane wide, against the tile kernels' forward and backward
+ * pass (bmlp_forward and bmlp_backward, scalar): the same gradient and loss. They round
+ * differently (fused against separate multiply-adds, the probability from exp(-|z|), log(1 + e)
+ * for log1p(e)), within the tolerances of small_step_matches_reference; the loss also within
+ * 6e-8 per sample for log(1 + e).
+ */
+static void small_step_reference_is_backprop(void **state)
+{
+    enum { N = 37 };
+
+    (void)state;
+    for (size_t sh = 0; sh < sizeof(small_layers) / sizeof(small_layers[0]); sh++) {
+        small_fixture_t f;
+        size_t d = small_shapes[sh][0];
+        float x[N * 8], y[N], gs[BMLP_SMALL_MAX_PARAMS], mag[BMLP_SMALL_MAX_PARAMS];
+        double tol[BMLP_SMALL_MAX_PARAMS], mean_loss;
+        bmlp_workspace_t *ws;
+        bmlp_error_t err;
+        size_t hits;
+
+        small_fixture_init(&f, small_shapes[sh], small_layers[sh]);
+        for (size_t i = 0; i < N * d; i++)
+            x[i] = uniform(-2.0f, 2.0f);
+        for (size_t s = 0; s < N; s++)
+            y[s] = (float)(s % 3 == 0);
+        double ls = bmlp_small_step_reference(1, &f.small, N, x, d, y, 1, NULL, gs, &hits, mag);
+
+        assert_int_equal(bmlp_workspace_create(f.net, N, BMLP_ISA_SCALAR, &ws, &err), BMLP_OK);
+        assert_int_equal(bmlp_forward(f.net, ws, x, N, NULL, &err), BMLP_OK);
+        assert_int_equal(bmlp_backward(f.net, ws, y, N, &mean_loss, &err), BMLP_OK);
+        if (!(fabs(mean_loss * N - ls) <= 64.0 * UNIT_ROUNDOFF * ls + 6e-8 * N))
+            fail_msg("shape %zu: loss %.9g, backprop %.9g", sh, ls, mean_loss * N);
+        for (size_t p = 0; p < f.small.num_params; p++) {
+            /* bmlp_backward leaves the mean; the reference the sum. */
+            gs[p] /= (float)N;
+            tol[p] = 256.0 * UNIT_ROUNDOFF * mag[p] / N + FLT_MIN;
+        }
+        if (!check_close("small_step reference", "scalar", gs, bmlp_net_grads(f.net), tol, 1,
+                         f.small.num_params, sh, N, 0))
+            fail();
+        bmlp_workspace_free(ws);
+        bmlp_net_free(f.net);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +751,8 @@ int main(void)
         cmocka_unit_test(reduce_update_pairwise_order),
         cmocka_unit_test(output_loss_matches_scalar),
         cmocka_unit_test(output_loss_extremes),
+        cmocka_unit_test(small_step_matches_reference),
+        cmocka_unit_test(small_step_reference_is_backprop),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -33,6 +33,9 @@ static int record_epoch(const bmlp_epoch_report_t *report, void *user)
     return 0;
 }
 
+/* Nonzero: train_with visits every sample in stored order, with no validation split. */
+static int stored_order;
+
 /* Trains a fresh network of the given hidden widths on exactly `threads` threads. */
 static run_record_t train_with(const bmlp_dataset_t *ds, const size_t *hidden, size_t num_hidden,
                                size_t batch, size_t epochs, size_t threads)
@@ -53,6 +56,10 @@ static run_record_t train_with(const bmlp_dataset_t *ds, const size_t *hidden, s
     opt.exact_threads = 1;
     opt.on_epoch = record_epoch;
     opt.user = &rec;
+    if (stored_order) {
+        opt.shuffle = 0;
+        opt.val_split = 0.0;
+    }
     if (bmlp_train(net, ds, &opt, &result, &err) != BMLP_OK) {
         fprintf(stderr, "training on %zu threads failed: %s\n", threads, err.message);
         fail();
@@ -109,6 +116,34 @@ static void any_thread_count_same_model(void **state)
         free(other.params);
     }
     free(base.params);
+    bmlp_dataset_free(&ds);
+}
+
+/* Networks small enough for the fused small-network kernel, batch 4096 (several chunks), three
+ * epochs shuffled and three in stored order, which reads the dataset in place: 1, 2, 3 and 7
+ * threads. */
+static void small_networks_same_model(void **state)
+{
+    const size_t shapes[][3] = {{2, 0, 0}, {8, 4, 0}};
+    const size_t num_hidden[] = {1, 2};
+    const size_t counts[] = {2, 3, 7};
+    bmlp_dataset_t ds;
+
+    (void)state;
+    make_blobs(&ds, 20000, 2);
+    for (stored_order = 0; stored_order <= 1; stored_order++) {
+        for (size_t sh = 0; sh < 2; sh++) {
+            run_record_t base = train_with(&ds, shapes[sh], num_hidden[sh], 4096, 3, 1);
+            for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+                run_record_t other = train_with(&ds, shapes[sh], num_hidden[sh], 4096, 3,
+                                                counts[i]);
+                assert_same_run(&base, &other, 3);
+                free(other.params);
+            }
+            free(base.params);
+        }
+    }
+    stored_order = 0;
     bmlp_dataset_free(&ds);
 }
 
@@ -214,6 +249,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(any_thread_count_same_model),
+        cmocka_unit_test(small_networks_same_model),
         cmocka_unit_test(tiny_batches_same_model),
         cmocka_unit_test(partial_batches_same_model),
         cmocka_unit_test(zero_samples_rejected),

@@ -99,7 +99,11 @@ static void make_small(bmlp_dataset_t *ds, size_t n, size_t d)
 }
 
 /* One epoch of 10 samples in batches of 4 is three updates, the last averaged over 2 samples:
- * bitwise the same as three explicit forward, backward and SGD steps. */
+ * the same as three explicit forward, backward and SGD steps. Training runs this small network
+ * through the fused small_step kernel, which sums each lane's samples before adding the lanes,
+ * so it rounds differently from the tile kernels of bmlp_backward. The parameters agree to 1e-6
+ * relative (a few float roundings of steps of about 0.01). Averaging the last batch over 4
+ * samples instead of 2 would halve its step, far beyond that. */
 static void partial_batch_averaged_over_its_size(void **state)
 {
     const size_t hidden[] = {3};
@@ -132,8 +136,11 @@ static void partial_batch_averaged_over_its_size(void **state)
                          BMLP_OK);
         bmlp_sgd_step(manual, opt.learning_rate);
     }
-    assert_memory_equal(bmlp_net_params(trained), bmlp_net_params(manual),
-                        bmlp_net_num_params(manual) * sizeof(float));
+    for (size_t i = 0; i < bmlp_net_num_params(manual); i++) {
+        double t = bmlp_net_params(trained)[i], m = bmlp_net_params(manual)[i];
+        if (fabs(t - m) > 1e-6 * fmax(fabs(m), 1.0))
+            fail_msg("parameter %zu: trained %.9g, stepped by hand %.9g", i, t, m);
+    }
     bmlp_workspace_free(ws);
     bmlp_net_free(manual);
     bmlp_net_free(trained);
