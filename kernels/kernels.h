@@ -22,9 +22,13 @@
 #define BMLP_SMALL_MAX_UNITS 64
 #define BMLP_SMALL_MAX_PARAMS 256
 
+/* Vectors of samples whose losses small_step and its twin sum in float lanes before adding
+ * them in double. */
+#define BMLP_SMALL_LOSS_FLUSH 16
+
 /* A network for small_step, in the library's parameter layout. */
 typedef struct bmlp_small_net {
-    size_t num_layers;      /* weight layers; widths[num_layers] is 1 */
+    size_t num_layers;      /* weight layers, the last with one output */
     const size_t *widths;   /* num_layers + 1 unit-layer widths, inputs first */
     const size_t *w_offset; /* W of layer l (widths[l + 1] x widths[l]) at params + w_offset[l] */
     const size_t *b_offset; /* b of layer l at params + b_offset[l] */

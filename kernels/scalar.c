@@ -224,7 +224,7 @@ static float small_loss(float z, float y, float e)
 }
 
 /* Sums lanes 0 .. lanes - 1 of v by halving (v[l] += v[l + h] for h = lanes / 2, ..., 1), the
- * order of the vectorized horizontal sums; v is overwritten. */
+ * order of the vectorized horizontal sums. Overwrites v. */
 static float halving_sum(float *v, size_t lanes)
 {
     for (size_t h = lanes / 2; h > 0; h /= 2)
@@ -232,9 +232,6 @@ static float halving_sum(float *v, size_t lanes)
             v[l] += v[l + h];
     return v[0];
 }
-
-/* Vectors of samples whose losses small_step sums in float lanes before adding them in double. */
-#define SMALL_LOSS_FLUSH 16
 
 double bmlp_small_step_reference(size_t lanes, const bmlp_small_net_t *net, size_t n,
                                  const float *x, size_t x_stride, const float *y, size_t y_stride,
@@ -324,7 +321,7 @@ double bmlp_small_step_reference(size_t lanes, const bmlp_small_net_t *net, size
                 next = swap;
             }
         }
-        if (v % SMALL_LOSS_FLUSH == SMALL_LOSS_FLUSH - 1 || s0 + lanes >= n) {
+        if (v % BMLP_SMALL_LOSS_FLUSH == BMLP_SMALL_LOSS_FLUSH - 1 || s0 + lanes >= n) {
             for (size_t l = 0; l < lanes; l++) {
                 lane_loss[l] = loss_lanes[l];
                 loss_lanes[l] = 0.0f;

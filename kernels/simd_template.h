@@ -586,13 +586,13 @@ static void KNAME(gather_tile)(size_t d, size_t n, const float *restrict x, size
  * calls and divisions are independent, so that one vector's latency hides behind the others. */
 #define SMALL_T 8
 
-/* Vectors of samples whose losses small_step sums in float lanes before adding them in double;
- * a multiple of SMALL_T. */
-#define SMALL_LOSS_FLUSH 16
+#if BMLP_SMALL_LOSS_FLUSH % SMALL_T != 0
+#error "small_step flushes its loss lanes after whole groups of SMALL_T vectors"
+#endif
 
 /* Loads vector t of a group: feature j of VL samples into in[j * SMALL_T + t], standardized as
  * in gather_tile, and their labels into *yv. ns (1 to VL) samples start at position s0 of the
- * chunk; lanes past them repeat the first one, so that every address is valid. */
+ * chunk. Lanes past them repeat the first one, so that every address is valid. */
 ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t s0, size_t ns,
                               const size_t *restrict rows, const float *restrict x, size_t x_stride,
                               const float *restrict y, size_t y_stride, int strided, vindex_t xstep,
@@ -718,7 +718,7 @@ static double KNAME(small_step)(const bmlp_small_net_t *net, size_t n, const flo
             loss_lanes = vadd(loss_lanes, lz);
             hits += live > 0 ? vcount_hits(p, yv[t], live) : 0;
         }
-        if ((g0 / (SMALL_T * VL) + 1) % (SMALL_LOSS_FLUSH / SMALL_T) == 0) {
+        if ((g0 / (SMALL_T * VL) + 1) % (BMLP_SMALL_LOSS_FLUSH / SMALL_T) == 0) {
             loss += vsum_double(loss_lanes);
             loss_lanes = vzero();
         }
