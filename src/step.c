@@ -189,14 +189,6 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
         return status;
     }
     st->use_small = fits_small_step(net, st->ws[0]->kernels);
-    st->small = (bmlp_small_net_t){.num_layers = net->num_layers,
-                                   .widths = net->widths,
-                                   .w_offset = net->w_offset,
-                                   .b_offset = net->b_offset,
-                                   .num_params = net->num_params,
-                                   .params = net->params,
-                                   .mean = net->mean,
-                                   .std = net->std};
     return BMLP_OK;
 }
 
@@ -246,26 +238,36 @@ static int in_place_run(const bmlp_source_t *src, const bmlp_order_t *order)
 static void small_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
                         const bmlp_order_t *order, size_t first, size_t count, size_t c)
 {
+    const bmlp_net_t *net = st->net;
     const bmlp_kernels_t *kr = st->ws[t]->kernels;
     float *grads = st->slots + c * st->slot_stride;
+    /* Made from the network for each chunk, so that it never holds stale pointers. */
+    const bmlp_small_net_t small = {.num_layers = net->num_layers,
+                                    .widths = net->widths,
+                                    .w_offset = net->w_offset,
+                                    .b_offset = net->b_offset,
+                                    .num_params = net->num_params,
+                                    .params = net->params,
+                                    .mean = net->mean,
+                                    .std = net->std};
 
     if (in_place_run(src, order)) {
-        st->loss[c] = kr->small_step(&st->small, count, src->x + first * src->x_stride,
-                                     src->x_stride, src->y + first * src->y_stride, src->y_stride,
-                                     NULL, grads, &st->correct[c]);
+        st->loss[c] = kr->small_step(&small, count, src->x + first * src->x_stride, src->x_stride,
+                                     src->y + first * src->y_stride, src->y_stride, NULL, grads,
+                                     &st->correct[c]);
         return;
     }
     if (src->x != NULL) {
         if (st->next_len[t] > 0)
-            bmlp_prefetch_rows(src->x, src->x_stride, st->net->widths[0], src->y, src->y_stride,
+            bmlp_prefetch_rows(src->x, src->x_stride, net->widths[0], src->y, src->y_stride,
                                st->next_idx[t], st->next_len[t]);
-        st->loss[c] = kr->small_step(&st->small, count, src->x, src->x_stride, src->y,
-                                     src->y_stride, st->idx[t], grads, &st->correct[c]);
+        st->loss[c] = kr->small_step(&small, count, src->x, src->x_stride, src->y, src->y_stride,
+                                     st->idx[t], grads, &st->correct[c]);
         return;
     }
     bmlp_source_read(src, st->idx[t], count, st->rows_x[t], st->rows_y[t]);
-    st->loss[c] = kr->small_step(&st->small, count, st->rows_x[t], src->n_features, st->rows_y[t],
-                                 1, NULL, grads, &st->correct[c]);
+    st->loss[c] = kr->small_step(&small, count, st->rows_x[t], src->n_features, st->rows_y[t], 1,
+                                 NULL, grads, &st->correct[c]);
 }
 
 /* Sets *next_first and *next_len to the epoch positions of the chunk that thread t of a team of

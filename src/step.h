@@ -30,7 +30,6 @@ typedef struct bmlp_stepper {
     size_t next_len[BMLP_MAX_THREADS];      /* its samples, or 0 when not computed */
     float *rows_x[BMLP_MAX_THREADS];        /* chunk x features, for sources without a table */
     float *rows_y[BMLP_MAX_THREADS];        /* chunk labels, likewise */
-    bmlp_small_net_t small;                 /* the network for the fused small_step kernel */
     int use_small;                          /* nonzero: chunks run small_step, not the tiles */
     int profile;                            /* nonzero: time the phases of each step */
     /* Seconds per phase of each thread in the current epoch, a cache line per thread. */
