@@ -190,6 +190,42 @@ static void sigmoid_block(size_t mr, size_t s0, size_t ns, const float *C, size_
     }
 }
 
+/* Depth up to which gemm_ex streams each row of C through the samples instead of blocking
+ * registers: at depth 1 (the product back from a one-unit output layer), the blocks spent
+ * their time spilling accumulators around a single multiply-add each. */
+#define SHALLOW_DEPTH 2
+
+/* gemm_ex for depth <= SHALLOW_DEPTH, without accumulate or H: the same operations per element
+ * as gemm_block, so the bits agree. */
+static void gemm_shallow(size_t rows, size_t n, size_t depth, const float *P, size_t prs,
+                         size_t pps, const float *B, size_t ldb, const float *init, const float *S,
+                         size_t lds, float *C, size_t ldc)
+{
+    for (size_t r = 0; r < rows; r++) {
+        vec_t start = init != NULL ? vset1(init[r]) : vzero();
+        vec_t w[SHALLOW_DEPTH];
+        float *c = C + r * ldc;
+
+        for (size_t p = 0; p < depth; p++)
+            w[p] = vset1(P[r * prs + p * pps]);
+        for (size_t s = 0; s < n; s += VL) {
+            size_t ns = n - s < VL ? n - s : VL;
+            vec_t acc = start;
+
+            for (size_t p = 0; p < depth; p++)
+                acc = vfma(w[p], ns == VL ? vload(B + p * ldb + s) : vload_n(B + p * ldb + s, ns),
+                           acc);
+            if (S != NULL)
+                acc = vsigmoid_chain(acc, ns == VL ? vload(S + r * lds + s)
+                                                   : vload_n(S + r * lds + s, ns));
+            if (ns == VL)
+                vstore(c + s, acc);
+            else
+                vstore_n(c + s, acc, ns);
+        }
+    }
+}
+
 /*
  * C[rows x n] = init + P B (or C += P B when accumulate is set) with P's element (r, p) at
  * P[r * prs + p * pps] and B depth x n. With S not NULL (rows x n, leading dimension lds), C
@@ -201,6 +237,10 @@ static void gemm_ex(size_t rows, size_t n, size_t depth, const float *P, size_t 
                     const float *B, size_t ldb, const float *init, int accumulate, const float *S,
                     size_t lds, float *C, size_t ldc, float *H, size_t ldh)
 {
+    if (depth <= SHALLOW_DEPTH && !accumulate && H == NULL) {
+        gemm_shallow(rows, n, depth, P, prs, pps, B, ldb, init, S, lds, C, ldc);
+        return;
+    }
     for (size_t s0 = 0; s0 < n; s0 += NR) {
         size_t ns = n - s0 < NR ? n - s0 : NR;
         size_t r0 = 0;
