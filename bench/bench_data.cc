@@ -1,8 +1,8 @@
 // Teacher data generation against training, on the same threads, for workload S: 2-2-1 on
 // 1,048,576 samples at batch 256. Each iteration first generates S's synth:teacher samples
 // (2 features, 16 hidden units, feature noise 0.1 as in the CLI's default, or none) with
-// bmlp_synth_fill, with the range split evenly over the threads. Then it trains one epoch of S on them from memory,
-// as bench_epoch trains. A third measurement trains one epoch from bmlp_source_synthetic,
+// bmlp_synth_fill, with the range split evenly over the threads. Then it trains one epoch of S
+// on them from memory, as bench_epoch trains. A third measurement trains one epoch from bmlp_source_synthetic,
 // which generates each batch's samples inside the training step.
 // Counters, from the median of the iterations:
 //   gen_over_train       training seconds over generation seconds: how many times faster
@@ -10,8 +10,11 @@
 //   stream_over_memory   the streamed epoch's seconds over the in-memory epoch's
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -165,6 +168,78 @@ void BM_TeacherVsEpoch(benchmark::State &state)
 BENCHMARK(BM_TeacherVsEpoch)
     ->ArgNames({"threads", "noise_tenths"})
     ->ArgsProduct({{1, 2}, {1, 0}})
+    ->UseManualTime()
+    ->Iterations(9)
+    ->Unit(benchmark::kMillisecond);
+
+// One epoch of S from an NPY file in the page cache against one from the same samples in
+// memory, on one thread, alternating. The file is written to the temporary directory (TMPDIR
+// or /tmp) and removed at the end. An untimed epoch first brings it into the page cache. The
+// argument is 1 for shuffled epochs, 0 for stored order.
+//   npy_over_memory      the NPY epoch's seconds over the in-memory epoch's
+void BM_NpyVsMemory(benchmark::State &state)
+{
+    const bool shuffle = state.range(0) != 0;
+    const size_t hidden[] = {kHidden};
+    const bmlp_synth_options_t synth = teacher_options(0.1);
+    const std::string path = (std::filesystem::temp_directory_path() /
+                              ("bmlp-bench-" + std::to_string(getpid()) + ".npy"))
+                                 .string();
+    bmlp_dataset_t ds = {0, 0, nullptr, nullptr};
+    bmlp_source_t *npy = nullptr;
+    bmlp_net_t *net = nullptr;
+    bmlp_error_t err;
+    std::vector<double> memory_seconds, npy_seconds;
+    double seconds = 0.0;
+    bmlp_train_options_t opt = epoch_options(1, &seconds);
+    bmlp_train_result_t result;
+
+    opt.shuffle = shuffle ? 1 : 0;
+    if (bmlp_dataset_alloc(&ds, kSamples, kFeatures, &err) != BMLP_OK ||
+        bmlp_net_create(kFeatures, hidden, 1, &net, &err) != BMLP_OK) {
+        state.SkipWithError(err.message);
+        bmlp_dataset_free(&ds);
+        return;
+    }
+    if (generate(1, 0.1, &ds) < 0.0) {
+        state.SkipWithError("bmlp_synth_fill failed");
+    } else if (bmlp_synth_write(&synth, path.c_str(), BMLP_FORMAT_NPY, nullptr, nullptr, &err) !=
+                   BMLP_OK ||
+               bmlp_source_open_npy(path.c_str(), &npy, &err) != BMLP_OK ||
+               bmlp_train_source(net, npy, &opt, &result, &err) != BMLP_OK) {
+        state.SkipWithError(err.message);
+    } else {
+        for (auto _ : state) {
+            if (bmlp_train(net, &ds, &opt, &result, &err) != BMLP_OK) {
+                state.SkipWithError(err.message);
+                break;
+            }
+            memory_seconds.push_back(seconds);
+            if (bmlp_train_source(net, npy, &opt, &result, &err) != BMLP_OK) {
+                state.SkipWithError(err.message);
+                break;
+            }
+            npy_seconds.push_back(seconds);
+            state.SetIterationTime(memory_seconds.back() + npy_seconds.back());
+        }
+    }
+    if (!npy_seconds.empty()) {
+        const double memory = median(memory_seconds), file = median(npy_seconds);
+        state.counters["memory_samples_per_second"] = double(kSamples) / memory;
+        state.counters["npy_samples_per_second"] = double(kSamples) / file;
+        state.counters["npy_over_memory"] = file / memory;
+    }
+    state.SetLabel(std::string("S teacher, ") + (shuffle ? "shuffled" : "stored order"));
+    bmlp_source_free(npy);
+    std::remove(path.c_str());
+    bmlp_net_free(net);
+    bmlp_dataset_free(&ds);
+}
+
+BENCHMARK(BM_NpyVsMemory)
+    ->ArgNames({"shuffle"})
+    ->Arg(1)
+    ->Arg(0)
     ->UseManualTime()
     ->Iterations(9)
     ->Unit(benchmark::kMillisecond);
