@@ -2,8 +2,8 @@
 // 1,048,576 samples at batch 256. Each iteration first generates S's synth:teacher samples
 // (2 features, 16 hidden units, feature noise 0.1 as in the CLI's default, or none) with
 // bmlp_synth_fill, with the range split evenly over the threads. Then it trains one epoch of S
-// on them from memory, as bench_epoch trains. A third measurement trains one epoch from bmlp_source_synthetic,
-// which generates each batch's samples inside the training step.
+// on them from memory, as bench_epoch trains. A third measurement trains one epoch from
+// bmlp_source_synthetic, which generates each batch's samples inside the training step.
 // Counters, from the median of the iterations:
 //   gen_over_train       training seconds over generation seconds: how many times faster
 //                        generation runs than the training it feeds
