@@ -135,6 +135,24 @@ static inline void vload_pairs(const float *p, vec_t *even, vec_t *odd)
         _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
 }
 
+/* Splits the 3 VL floats at p by offset modulo 3: the three columns of VL consecutive rows of
+ * three. Float 3 l + k lies in vector (3 l + k) / 8 at slot (3 l + k) % 8. As 8 leaves 2
+ * modulo 3, the slots of column k in the three vectors do not overlap, so two blends put column
+ * k in one vector, and a permutation puts it in row order. */
+static inline void vload_triples(const float *p, vec_t *c0, vec_t *c1, vec_t *c2)
+{
+    vec_t a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8), c = _mm256_loadu_ps(p + 16);
+
+    /* Column k takes b's slots with s % 3 == (k + 1) % 3 and c's with s % 3 == (k + 2) % 3.
+     * The masks of slots s with s % 3 == 0, 1 and 2 are 0x49, 0x92 and 0x24. */
+    *c0 = _mm256_permutevar8x32_ps(_mm256_blend_ps(_mm256_blend_ps(a, b, 0x92), c, 0x24),
+                                   _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5));
+    *c1 = _mm256_permutevar8x32_ps(_mm256_blend_ps(_mm256_blend_ps(a, b, 0x24), c, 0x49),
+                                   _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6));
+    *c2 = _mm256_permutevar8x32_ps(_mm256_blend_ps(_mm256_blend_ps(a, b, 0x49), c, 0x92),
+                                   _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7));
+}
+
 typedef __m256i vindex_t;
 
 /* Offsets 0, stride, ..., 7 stride as 32-bit lanes; stride is below 2^25

@@ -123,6 +123,28 @@ static inline void vload_pairs(const float *p, vec_t *even, vec_t *odd)
     *odd = _mm512_permutex2var_ps(a, io, b);
 }
 
+/* Splits the 3 VL floats at p by offset modulo 3: the three columns of VL consecutive rows of
+ * three. Float 3 l + k lies in vector (3 l + k) / 16 at slot (3 l + k) % 16. As 16 leaves 1
+ * modulo 3, the slots of column k in the three vectors do not overlap, so two blends put column
+ * k in one vector, and a permutation puts it in row order. */
+static inline void vload_triples(const float *p, vec_t *c0, vec_t *c1, vec_t *c2)
+{
+    /* Slots s with s % 3 == 0, 1 and 2. */
+    const __mmask16 r0 = 0x9249, r1 = 0x2492, r2 = 0x4924;
+    vec_t a = _mm512_loadu_ps(p), b = _mm512_loadu_ps(p + 16), c = _mm512_loadu_ps(p + 32);
+
+    /* Column k takes b's slots with s % 3 == (k + 2) % 3 and c's with s % 3 == (k + 1) % 3. */
+    *c0 = _mm512_permutexvar_ps(
+        _mm512_setr_epi32(0, 3, 6, 9, 12, 15, 2, 5, 8, 11, 14, 1, 4, 7, 10, 13),
+        _mm512_mask_blend_ps(r1, _mm512_mask_blend_ps(r2, a, b), c));
+    *c1 = _mm512_permutexvar_ps(
+        _mm512_setr_epi32(1, 4, 7, 10, 13, 0, 3, 6, 9, 12, 15, 2, 5, 8, 11, 14),
+        _mm512_mask_blend_ps(r2, _mm512_mask_blend_ps(r0, a, b), c));
+    *c2 = _mm512_permutexvar_ps(
+        _mm512_setr_epi32(2, 5, 8, 11, 14, 1, 4, 7, 10, 13, 0, 3, 6, 9, 12, 15),
+        _mm512_mask_blend_ps(r0, _mm512_mask_blend_ps(r1, a, b), c));
+}
+
 typedef __m512i vindex_t;
 
 /* Offsets 0, stride, ..., 15 stride as 32-bit lanes; stride is below 2^25

@@ -30,6 +30,7 @@
  */
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels.h"
 
@@ -640,7 +641,7 @@ ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t s0, size_t ns,
 {
     size_t d = net->widths[0];
     size_t base = rows != NULL ? rows[s0] : s0;
-    int run = strided && ns == VL;
+    int run = strided && ns == VL, label_loaded = 0;
     size_t off[VL], yoff[VL];
 
     /* A full vector of consecutive rows is read with constant offsets from its first row. */
@@ -658,8 +659,23 @@ ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t s0, size_t ns,
             yoff[l] = r * y_stride;
         }
     }
-    if (run && d == 2 && x_stride == 2) {
-        vload_pairs(x + base * 2, &in[t], &in[SMALL_T + t]);
+    /* A run of rows of two or three floats is loaded whole and split into columns, among them
+     * the label when it sits in the row. */
+    if (run && (x_stride == 2 || x_stride == 3) && d <= x_stride) {
+        uintptr_t label_bytes = (uintptr_t)y - (uintptr_t)x;
+        vec_t col[3];
+
+        if (x_stride == 2)
+            vload_pairs(x + base * 2, &col[0], &col[1]);
+        else
+            vload_triples(x + base * 3, &col[0], &col[1], &col[2]);
+        for (size_t j = 0; j < d; j++)
+            in[j * SMALL_T + t] = col[j];
+        if (y_stride == x_stride && (uintptr_t)y >= (uintptr_t)x &&
+            label_bytes < x_stride * sizeof(float) && label_bytes % sizeof(float) == 0) {
+            *yv = col[label_bytes / sizeof(float)];
+            label_loaded = 1;
+        }
     } else {
         for (size_t j = 0; j < d; j++)
             in[j * SMALL_T + t] = run ? vgather_index(x + base * x_stride + j, xstep)
@@ -668,6 +684,8 @@ ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t s0, size_t ns,
     for (size_t j = 0; j < d && net->mean != NULL; j++)
         in[j * SMALL_T + t] = vdiv(vsub(in[j * SMALL_T + t], vset1(net->mean[j])),
                                    vset1(net->std[j]));
+    if (label_loaded)
+        return;
     if (!run)
         *yv = vgather(y, yoff);
     else if (y_stride == 1)

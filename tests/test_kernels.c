@@ -648,13 +648,14 @@ static void small_step_matches_reference(void **state)
             for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
                 size_t n = counts[c];
 
-                for (int layout = 0; layout < 4; layout++) {
+                for (int layout = 0; layout < 5; layout++) {
                     /* 0: rows in order, labels apart; 1: shuffled rows with their labels
-                     * inline; 2: a run of consecutive rows from row 17; 3: as 1, standardized. */
-                    int inline_labels = layout == 1 || layout == 3;
+                     * inline; 2: a run of consecutive rows from row 17; 3: as 1, standardized;
+                     * 4: rows in order with their labels inline. */
+                    int inline_labels = layout == 1 || layout == 3 || layout == 4;
                     size_t xs = inline_labels ? d + 1 : d, ys = inline_labels ? d + 1 : 1;
                     const float *y = inline_labels ? table + d : labels;
-                    const size_t *r = layout == 0 ? NULL : rows;
+                    const size_t *r = layout == 0 || layout == 4 ? NULL : rows;
                     float gv[BMLP_SMALL_MAX_PARAMS], gs[BMLP_SMALL_MAX_PARAMS];
                     float mag[BMLP_SMALL_MAX_PARAMS];
                     double tol[BMLP_SMALL_MAX_PARAMS];
