@@ -65,6 +65,18 @@ typedef struct bmlp_kernels {
                                    const float *restrict dZ, size_t lddz, const float *restrict A,
                                    size_t lda, float *restrict dZin, size_t lddzin);
 
+    /*
+     * The backward pass through an output layer of one unit, with weights w[k], into the
+     * sigmoid layer below it, whose outputs are A[k x n], in one pass over A. For each unit j:
+     * gw[j] = sum over s of dz[s] A[j][s] (the output weights' gradient),
+     * dZin[j][s] = (w[j] dz[s]) A[j][s] (1 - A[j][s]), and db[j] = sum over s of dZin[j][s]
+     * (the bias gradient of the layer below). The results equal those of weight_grad,
+     * backward_input_sigmoid and bias_grad of the same table bit for bit.
+     */
+    void (*output_backward)(size_t n, size_t k, const float *restrict w, const float *restrict dz,
+                            const float *restrict A, size_t lda, float *restrict dZin,
+                            size_t lddzin, float *restrict gw, float *restrict db);
+
     /* dW[m x k] = dZ[m x n] A[k x n]^T, overwriting dW: the weight gradient summed over the n
      * samples. */
     void (*weight_grad)(size_t m, size_t n, size_t k, const float *restrict dZ, size_t lddz,

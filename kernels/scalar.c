@@ -114,6 +114,16 @@ static void backward_input_sigmoid_scalar(size_t m, size_t n, size_t k, const fl
     sigmoid_backward_scalar(k, n, dZin, lddzin, A, lda, dZin, lddzin);
 }
 
+static void output_backward_scalar(size_t n, size_t k, const float *restrict w,
+                                   const float *restrict dz, const float *restrict A, size_t lda,
+                                   float *restrict dZin, size_t lddzin, float *restrict gw,
+                                   float *restrict db)
+{
+    weight_grad_scalar(1, n, k, dz, n, A, lda, gw);
+    backward_input_sigmoid_scalar(1, n, k, w, dz, n, A, lda, dZin, lddzin);
+    bias_grad_scalar(k, n, dZin, lddzin, db);
+}
+
 /* log(1 + exp(x)) for any x, without overflow: max(x, 0) + log1p(exp(-|x|)). */
 static double softplus(double x)
 {
@@ -348,6 +358,7 @@ const bmlp_kernels_t bmlp_kernels_scalar = {
     .dense_forward_sigmoid = dense_forward_sigmoid_scalar,
     .dense_backward_input = dense_backward_input_scalar,
     .backward_input_sigmoid = backward_input_sigmoid_scalar,
+    .output_backward = output_backward_scalar,
     .weight_grad = weight_grad_scalar,
     .bias_grad = bias_grad_scalar,
     .sigmoid = sigmoid_scalar,

@@ -431,6 +431,41 @@ static void KNAME(weight_grad)(size_t m, size_t n, size_t k, const float *restri
     }
 }
 
+static void KNAME(output_backward)(size_t n, size_t k, const float *restrict w,
+                                   const float *restrict dz, const float *restrict A, size_t lda,
+                                   float *restrict dZin, size_t lddzin, float *restrict gw,
+                                   float *restrict db)
+{
+    /* Per element, the operations of grad_block (gw), gemm_shallow (dZin) and bias_grad (db),
+     * so the bits agree with those kernels. */
+    for (size_t j = 0; j < k; j++) {
+        const float *a = A + j * lda;
+        float *out = dZin + j * lddzin;
+        vec_t wj = vset1(w[j]);
+        vec_t sum_w = vzero(), sum_b = vzero();
+        size_t s = 0;
+
+        for (; s + VL <= n; s += VL) {
+            vec_t av = vload(a + s), dv = vload(dz + s);
+            vec_t d = vsigmoid_chain(vfma(wj, dv, vzero()), av);
+
+            sum_w = vfma(dv, av, sum_w);
+            sum_b = vadd(sum_b, d);
+            vstore(out + s, d);
+        }
+        if (s < n) {
+            vec_t av = vload_n(a + s, n - s), dv = vload_n(dz + s, n - s);
+            vec_t d = vsigmoid_chain(vfma(wj, dv, vzero()), av);
+
+            sum_w = vfma(dv, av, sum_w);
+            sum_b = vadd(sum_b, d);
+            vstore_n(out + s, d, n - s);
+        }
+        gw[j] = vsum(sum_w);
+        db[j] = vsum(sum_b);
+    }
+}
+
 static void KNAME(bias_grad)(size_t m, size_t n, const float *restrict dZ, size_t lddz,
                              float *restrict db)
 {
@@ -857,9 +892,10 @@ static double KNAME(fma_probe)(size_t rounds)
         .dense_forward_sigmoid = KNAME(dense_forward_sigmoid),                                     \
         .dense_backward_input = KNAME(dense_backward_input),                                       \
         .backward_input_sigmoid = KNAME(backward_input_sigmoid),                                   \
-        .weight_grad = KNAME(weight_grad), .bias_grad = KNAME(bias_grad),                          \
-        .sigmoid = KNAME(sigmoid), .sigmoid_backward = KNAME(sigmoid_backward),                    \
-        .output_loss_grad = KNAME(output_loss_grad), .axpy = KNAME(axpy), .scale = KNAME(scale),   \
-        .reduce_update = KNAME(reduce_update), .gather_tile = KNAME(gather_tile),                  \
-        .small_step = KNAME(small_step), .fma_probe = KNAME(fma_probe),                            \
+        .output_backward = KNAME(output_backward), .weight_grad = KNAME(weight_grad),              \
+        .bias_grad = KNAME(bias_grad), .sigmoid = KNAME(sigmoid),                                  \
+        .sigmoid_backward = KNAME(sigmoid_backward), .output_loss_grad = KNAME(output_loss_grad),  \
+        .axpy = KNAME(axpy), .scale = KNAME(scale), .reduce_update = KNAME(reduce_update),         \
+        .gather_tile = KNAME(gather_tile), .small_step = KNAME(small_step),                        \
+        .fma_probe = KNAME(fma_probe),                                                             \
     }

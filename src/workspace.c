@@ -180,14 +180,27 @@ double bmlp_backward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, float *gr
     size_t n = ws->n;
     double loss = bmlp_loss_tile(ws, correct);
 
+    int bias_done = 0; /* set when the bias gradient of layer l is already in grads */
+
     /* Weight layer l maps unit layer l to unit layer l + 1; dz[l + 1] is known here. */
     for (size_t l = L; l-- > 0;) {
         size_t m = net->widths[l + 1];
         size_t k = net->widths[l];
         const float *W = net->params + net->w_offset[l];
 
+        /* Over a hidden layer, the output layer's weight gradient, the hidden layer's dz and its
+         * bias gradient come from one pass over the hidden outputs. */
+        if (l + 1 == L && m == 1 && l > 0 && ws->da[l] == NULL) {
+            kr->bias_grad(1, n, ws->dz[L], ws->ld, grads + net->b_offset[l]);
+            kr->output_backward(n, k, W, ws->dz[L], ws->a[l], ws->ld, ws->dz[l], ws->ld,
+                                grads + net->w_offset[l], grads + net->b_offset[l - 1]);
+            bias_done = 1;
+            continue;
+        }
         kr->weight_grad(m, n, k, ws->dz[l + 1], ws->ld, ws->a[l], ws->ld, grads + net->w_offset[l]);
-        kr->bias_grad(m, n, ws->dz[l + 1], ws->ld, grads + net->b_offset[l]);
+        if (!bias_done)
+            kr->bias_grad(m, n, ws->dz[l + 1], ws->ld, grads + net->b_offset[l]);
+        bias_done = 0;
         if (l == 0)
             break;
         if (ws->da[l] != NULL) {

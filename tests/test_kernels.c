@@ -249,11 +249,47 @@ static void check_backward_sigmoid(const bmlp_kernels_t *t, size_t m, size_t n, 
     free_offset(dZf);
 }
 
+/* Checks output_backward against weight_grad, backward_input_sigmoid and bias_grad of the same
+ * table, bit for bit, for an output layer of one unit over k units of n samples. A contains
+ * sigmoid outputs, in (0, 1). */
+static void check_output_backward(const bmlp_kernels_t *t, size_t n, size_t k)
+{
+    size_t ld = n + 3;
+    float *w = alloc_offset(k), *dz = alloc_offset(n), *A = alloc_offset(k * ld);
+    float *dZs = alloc_offset(k * ld), *dZf = alloc_offset(k * ld);
+    float *gws = alloc_offset(k), *gwf = alloc_offset(k), *dbs = alloc_offset(k);
+    float *dbf = alloc_offset(k);
+
+    for (size_t i = 0; i < k * ld; i++)
+        A[i] = 0.5f + 0.49f * A[i];
+    memcpy(dZf, dZs, k * ld * sizeof(float));
+    t->weight_grad(1, n, k, dz, n, A, ld, gws);
+    t->backward_input_sigmoid(1, n, k, w, dz, n, A, ld, dZs, ld);
+    t->bias_grad(k, n, dZs, ld, dbs);
+    t->output_backward(n, k, w, dz, A, ld, dZf, ld, gwf, dbf);
+    if (memcmp(dZf, dZs, k * ld * sizeof(float)) != 0 ||
+        memcmp(gwf, gws, k * sizeof(float)) != 0 || memcmp(dbf, dbs, k * sizeof(float)) != 0) {
+        fprintf(stderr,
+                "%s output_backward, n %zu k %zu: differs from the three kernels it fuses "
+                "(dZin %s, gw %s, db %s)\n",
+                t->name, n, k, memcmp(dZf, dZs, k * ld * sizeof(float)) ? "differs" : "equal",
+                memcmp(gwf, gws, k * sizeof(float)) ? "differs" : "equal",
+                memcmp(dbf, dbs, k * sizeof(float)) ? "differs" : "equal");
+        fail();
+    }
+    free_offset(w), free_offset(dz), free_offset(A), free_offset(dZs), free_offset(dZf);
+    free_offset(gws), free_offset(gwf), free_offset(dbs), free_offset(dbf);
+}
+
 static void fused_kernels_match_unfused(void **state)
 {
     (void)state;
     for_each_shape(check_forward_sigmoid);
     for_each_shape(check_backward_sigmoid);
+    for (size_t t = 0; t < num_tables; t++)
+        for (size_t n = 1; n <= MAX_DIM; n++)
+            for (size_t k = 1; k <= MAX_DIM; k += (k < 20 ? 1 : 15))
+                check_output_backward(tables[t], n, k);
     /* The scalar table's fused kernels, on a smaller set of shapes. */
     for (size_t m = 1; m <= 17; m += 4)
         for (size_t n = 1; n <= 33; n += 8)
