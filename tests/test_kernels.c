@@ -267,8 +267,8 @@ static void check_output_backward(const bmlp_kernels_t *t, size_t n, size_t k)
     t->backward_input_sigmoid(1, n, k, w, dz, n, A, ld, dZs, ld);
     t->bias_grad(k, n, dZs, ld, dbs);
     t->output_backward(n, k, w, dz, A, ld, dZf, ld, gwf, dbf);
-    if (memcmp(dZf, dZs, k * ld * sizeof(float)) != 0 ||
-        memcmp(gwf, gws, k * sizeof(float)) != 0 || memcmp(dbf, dbs, k * sizeof(float)) != 0) {
+    if (memcmp(dZf, dZs, k * ld * sizeof(float)) != 0 || memcmp(gwf, gws, k * sizeof(float)) != 0 ||
+        memcmp(dbf, dbs, k * sizeof(float)) != 0) {
         fprintf(stderr,
                 "%s output_backward, n %zu k %zu: differs from the three kernels it fuses "
                 "(dZin %s, gw %s, db %s)\n",
