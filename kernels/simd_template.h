@@ -227,6 +227,51 @@ static void gemm_shallow(size_t rows, size_t n, size_t depth, const float *P, si
     }
 }
 
+/* Vectors of samples that gemm_few_rows carries per row: chains of multiply-adds that hide
+ * each other's latency, where a register block of NV vectors would wait on its two. */
+#define FEW_ROWS_NV 4
+
+/* Largest row count that gemm_ex hands to gemm_few_rows. */
+#define FEW_ROWS 2
+
+/* gemm_ex for at most FEW_ROWS rows (the output layer's one unit), without accumulate, S or H:
+ * each row runs through the samples FEW_ROWS_NV vectors at a time. Each element takes the same
+ * operations as in gemm_block, so the bits agree. */
+static void gemm_few_rows(size_t rows, size_t n, size_t depth, const float *P, size_t prs,
+                          size_t pps, const float *B, size_t ldb, const float *init, float *C,
+                          size_t ldc)
+{
+    for (size_t r = 0; r < rows; r++) {
+        vec_t start = init != NULL ? vset1(init[r]) : vzero();
+
+        for (size_t s0 = 0; s0 < n; s0 += FEW_ROWS_NV * VL) {
+            vec_t acc[FEW_ROWS_NV];
+            size_t ns[FEW_ROWS_NV];
+
+            for (size_t v = 0; v < FEW_ROWS_NV; v++) {
+                size_t s = s0 + v * VL;
+
+                ns[v] = s >= n ? 0 : n - s < VL ? n - s : VL;
+                acc[v] = start;
+            }
+            for (size_t p = 0; p < depth; p++) {
+                vec_t w = vset1(P[r * prs + p * pps]);
+                const float *b = B + p * ldb + s0;
+
+                for (size_t v = 0; v < FEW_ROWS_NV; v++)
+                    acc[v] = vfma(w, ns[v] == VL ? vload(b + v * VL) : vload_n(b + v * VL, ns[v]),
+                                  acc[v]);
+            }
+            for (size_t v = 0; v < FEW_ROWS_NV; v++) {
+                if (ns[v] == VL)
+                    vstore(C + r * ldc + s0 + v * VL, acc[v]);
+                else if (ns[v] > 0)
+                    vstore_n(C + r * ldc + s0 + v * VL, acc[v], ns[v]);
+            }
+        }
+    }
+}
+
 /*
  * C[rows x n] = init + P B (or C += P B when accumulate is set) with P's element (r, p) at
  * P[r * prs + p * pps] and B depth x n. With S not NULL (rows x n, leading dimension lds), C
@@ -240,6 +285,10 @@ static void gemm_ex(size_t rows, size_t n, size_t depth, const float *P, size_t 
 {
     if (depth <= SHALLOW_DEPTH && !accumulate && H == NULL) {
         gemm_shallow(rows, n, depth, P, prs, pps, B, ldb, init, S, lds, C, ldc);
+        return;
+    }
+    if (rows <= FEW_ROWS && !accumulate && S == NULL && H == NULL) {
+        gemm_few_rows(rows, n, depth, P, prs, pps, B, ldb, init, C, ldc);
         return;
     }
     for (size_t s0 = 0; s0 < n; s0 += NR) {
