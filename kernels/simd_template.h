@@ -234,9 +234,9 @@ static void gemm_shallow(size_t rows, size_t n, size_t depth, const float *P, si
 /* Largest row count that gemm_ex hands to gemm_few_rows. */
 #define FEW_ROWS 2
 
-/* gemm_ex for at most FEW_ROWS rows (the output layer's one unit), without accumulate, S or H:
- * each row runs through the samples FEW_ROWS_NV vectors at a time. Each element takes the same
- * operations as in gemm_block, so the bits agree. */
+/* Computes gemm_ex for at most FEW_ROWS rows (the output layer's one unit) without accumulate,
+ * S or H, FEW_ROWS_NV vectors of samples at a time. Each element takes the same operations as
+ * in gemm_block, so the bits agree. */
 static void gemm_few_rows(size_t rows, size_t n, size_t depth, const float *P, size_t prs,
                           size_t pps, const float *B, size_t ldb, const float *init, float *C,
                           size_t ldc)
@@ -251,7 +251,9 @@ static void gemm_few_rows(size_t rows, size_t n, size_t depth, const float *P, s
             for (size_t v = 0; v < FEW_ROWS_NV; v++) {
                 size_t s = s0 + v * VL;
 
-                ns[v] = s >= n ? 0 : n - s < VL ? n - s : VL;
+                ns[v] = 0;
+                if (s < n)
+                    ns[v] = n - s < VL ? n - s : VL;
                 acc[v] = start;
             }
             for (size_t p = 0; p < depth; p++) {
