@@ -109,8 +109,9 @@ typedef struct bmlp_kernels {
 
     /* The end of a training step over len parameters: sums count gradient slots (slot c at
      * slots + c * stride) pairwise, in the order that halving gives (slot i += slot i + s for
-     * s = 1, 2, 4, ...), stores the sum times scale in grad, then params += -learning_rate *
-     * grad. count is 1 to BMLP_MAX_SLOTS. One pass over the slots instead of one per add. */
+     * s = 1, 2, 4, ...), stores the sum times scale in grad (unless grad is NULL), then
+     * params += -learning_rate * grad. count is 1 to BMLP_MAX_SLOTS. One pass over the slots
+     * instead of one per add. */
     void (*reduce_update)(size_t count, size_t len, const float *restrict slots, size_t stride,
                           float scale, float learning_rate, float *restrict grad,
                           float *restrict params);

@@ -180,8 +180,11 @@ static void reduce_update_scalar(size_t count, size_t len, const float *restrict
         for (size_t s = 1; s < count; s *= 2)
             for (size_t c = 0; c + s < count; c += 2 * s)
                 v[c] += v[c + s];
-        grad[i] = v[0] * scale;
-        params[i] += -learning_rate * grad[i];
+        float g = v[0] * scale;
+
+        if (grad != NULL)
+            grad[i] = g;
+        params[i] += -learning_rate * g;
     }
 }
 

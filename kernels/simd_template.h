@@ -671,10 +671,12 @@ static void KNAME(reduce_update)(size_t count, size_t len, const float *restrict
         p = n == VL ? vload(params + i) : vload_n(params + i, n);
         p = vadd(p, vmul(step, g));
         if (n == VL) {
-            vstore(grad + i, g);
+            if (grad != NULL)
+                vstore(grad + i, g);
             vstore(params + i, p);
         } else {
-            vstore_n(grad + i, g, n);
+            if (grad != NULL)
+                vstore_n(grad + i, g, n);
             vstore_n(params + i, p, n);
         }
     }

@@ -411,7 +411,7 @@ static void reduce_and_update(bmlp_stepper_t *st, bmlp_net_t *net, size_t chunks
 
     if (hi > lo)
         kr->reduce_update(chunks, hi - lo, st->slots + lo, st->slot_stride, 1.0f / (float)count,
-                          learning_rate, net->grads + lo, net->params + lo);
+                          learning_rate, NULL, net->params + lo);
 }
 
 size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source_t *src,

@@ -508,7 +508,8 @@ static void elementwise_kernels_bitwise_equal(void **state)
 }
 
 /* The fused reduction and SGD update sums in the same pairwise order as the scalar kernel and
- * rounds the same way, so it agrees bit for bit, for every slot count and remainder. */
+ * rounds the same way, so it agrees bit for bit, for every slot count and remainder. Without a
+ * gradient buffer it makes the same update and writes nothing else. */
 static void reduce_update_bitwise_equal(void **state)
 {
     (void)state;
@@ -518,16 +519,19 @@ static void reduce_update_bitwise_equal(void **state)
                 size_t stride = len + 5;
                 float *slots = alloc_offset(count * stride);
                 float *gs = alloc_offset(len), *gv = alloc_offset(len);
-                float *ps = alloc_offset(len), *pv = alloc_offset(len);
+                float *ps = alloc_offset(len), *pv = alloc_offset(len), *pn = alloc_offset(len);
 
                 memcpy(pv, ps, len * sizeof(float));
+                memcpy(pn, ps, len * sizeof(float));
                 bmlp_kernels_scalar.reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, gs,
                                                   ps);
                 tables[t]->reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, gv, pv);
+                tables[t]->reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, NULL, pn);
                 assert_memory_equal(gs, gv, len * sizeof(float));
                 assert_memory_equal(ps, pv, len * sizeof(float));
+                assert_memory_equal(ps, pn, len * sizeof(float));
                 free_offset(slots), free_offset(gs), free_offset(gv);
-                free_offset(ps), free_offset(pv);
+                free_offset(ps), free_offset(pv), free_offset(pn);
             }
         }
     }
