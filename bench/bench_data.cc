@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -173,10 +174,11 @@ BENCHMARK(BM_TeacherVsEpoch)
     ->Unit(benchmark::kMillisecond);
 
 // Epochs of S from an NPY file in the page cache against epochs on the same samples in memory,
-// on one thread: three of each per iteration, alternating, of which the last counts, as the
-// first epoch of a run is the slowest. The file is written to the temporary directory (TMPDIR
-// or /tmp) and removed at the end. An untimed run first brings it into the page cache. The
-// argument is 1 for shuffled epochs, 0 for stored order.
+// on one thread. Each iteration runs one training run of 3 epochs from memory and then one
+// from the file, and compares their last epochs, as the first epoch of a run is the slowest.
+// The file is written to the temporary directory (TMPDIR or /tmp) and removed at the end. An
+// untimed run first brings it into the page cache. The argument is 1 for shuffled epochs, 0
+// for stored order.
 //   npy_over_memory      the NPY epoch's seconds over the in-memory epoch's
 void BM_NpyVsMemory(benchmark::State &state)
 {

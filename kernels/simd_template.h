@@ -194,7 +194,7 @@ static void sigmoid_block(size_t mr, size_t s0, size_t ns, const float *C, size_
 /* Largest depth at which gemm_ex streams each row of C through the samples instead of blocking
  * registers. At depth 1, the product back from a one-unit output layer, streaming made the
  * training of D (64-256-256-1) 5% faster on one core. */
-#define SHALLOW_DEPTH 2
+#define SHALLOW_DEPTH 1
 
 /* Computes gemm_ex for depth <= SHALLOW_DEPTH without accumulate or H. Each element takes the
  * same operations as in gemm_block, so the bits agree. */
@@ -227,16 +227,14 @@ static void gemm_shallow(size_t rows, size_t n, size_t depth, const float *P, si
     }
 }
 
-/* Vectors of samples that gemm_few_rows carries per row: chains of multiply-adds that hide
- * each other's latency, where a register block of NV vectors would wait on its two. */
+/* Vectors of samples that gemm_few_rows carries per row. A register block of one row holds
+ * only NV vectors, and its two chains of multiply-adds wait on their latency. Four chains hide
+ * more of it. */
 #define FEW_ROWS_NV 4
 
-/* Largest row count that gemm_ex hands to gemm_few_rows. */
-#define FEW_ROWS 2
-
-/* Computes gemm_ex for at most FEW_ROWS rows (the output layer's one unit) without accumulate,
- * S or H, FEW_ROWS_NV vectors of samples at a time. Each element takes the same operations as
- * in gemm_block, so the bits agree. */
+/* Computes gemm_ex for one row (the output layer's unit) without accumulate, S or H,
+ * FEW_ROWS_NV vectors of samples at a time. Each element takes the same operations as in
+ * gemm_block, so the bits agree. */
 static void gemm_few_rows(size_t rows, size_t n, size_t depth, const float *P, size_t prs,
                           size_t pps, const float *B, size_t ldb, const float *init, float *C,
                           size_t ldc)
@@ -260,9 +258,14 @@ static void gemm_few_rows(size_t rows, size_t n, size_t depth, const float *P, s
                 vec_t w = vset1(P[r * prs + p * pps]);
                 const float *b = B + p * ldb + s0;
 
-                for (size_t v = 0; v < FEW_ROWS_NV; v++)
-                    acc[v] = vfma(w, ns[v] == VL ? vload(b + v * VL) : vload_n(b + v * VL, ns[v]),
-                                  acc[v]);
+                /* Vectors wholly past the last sample are skipped, so that no address beyond
+                 * the row is formed. */
+                for (size_t v = 0; v < FEW_ROWS_NV; v++) {
+                    if (ns[v] == VL)
+                        acc[v] = vfma(w, vload(b + v * VL), acc[v]);
+                    else if (ns[v] > 0)
+                        acc[v] = vfma(w, vload_n(b + v * VL, ns[v]), acc[v]);
+                }
             }
             for (size_t v = 0; v < FEW_ROWS_NV; v++) {
                 if (ns[v] == VL)
@@ -289,7 +292,7 @@ static void gemm_ex(size_t rows, size_t n, size_t depth, const float *P, size_t 
         gemm_shallow(rows, n, depth, P, prs, pps, B, ldb, init, S, lds, C, ldc);
         return;
     }
-    if (rows <= FEW_ROWS && !accumulate && S == NULL && H == NULL) {
+    if (rows == 1 && !accumulate && S == NULL && H == NULL) {
         gemm_few_rows(rows, n, depth, P, prs, pps, B, ldb, init, C, ldc);
         return;
     }
@@ -509,7 +512,8 @@ static void KNAME(output_backward)(size_t n, size_t k, const float *restrict w,
             vec_t d = vsigmoid_chain(vfma(wj, dv, vzero()), av);
 
             sum_w = vfma(dv, av, sum_w);
-            sum_b = vadd(sum_b, d);
+            /* bias_grad reads zeros past n, where d is NaN for an infinite w[j]. */
+            sum_b = vadd(sum_b, vkeep_n(d, n - s));
             vstore_n(out + s, d, n - s);
         }
         gw[j] = vsum(sum_w);
@@ -747,10 +751,13 @@ ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t s0, size_t ns,
             yoff[l] = r * y_stride;
         }
     }
-    /* A run of rows of two or three floats is loaded whole and split into columns, among them
-     * the label when it sits in the row. */
-    if (run && (x_stride == 2 || x_stride == 3) && d <= x_stride) {
-        uintptr_t label_bytes = (uintptr_t)y - (uintptr_t)x;
+    /* The label follows the features in each row, as in an NPY file. */
+    int label_in_row = y_stride == x_stride && d + 1 == x_stride &&
+                       (uintptr_t)y - (uintptr_t)x == d * sizeof(float);
+
+    /* A run of rows of two or three floats that hold only features, or the features and then
+     * the label, is loaded whole and split into columns. */
+    if (run && (x_stride == 2 || x_stride == 3) && (d == x_stride || label_in_row)) {
         vec_t col[3];
 
         if (x_stride == 2)
@@ -759,9 +766,8 @@ ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t s0, size_t ns,
             vload_triples(x + base * 3, &col[0], &col[1], &col[2]);
         for (size_t j = 0; j < d; j++)
             in[j * SMALL_T + t] = col[j];
-        if (y_stride == x_stride && (uintptr_t)y >= (uintptr_t)x &&
-            label_bytes < x_stride * sizeof(float) && label_bytes % sizeof(float) == 0) {
-            *yv = col[label_bytes / sizeof(float)];
+        if (label_in_row) {
+            *yv = col[d];
             label_loaded = 1;
         }
     } else {

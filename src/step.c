@@ -29,21 +29,20 @@
  * chunks of 64 with a 2 MiB budget (scripts/scaling.sh, 2-core VM with 2 MiB of L2 per core). */
 #define SLOT_BUDGET ((size_t)1 << 20)
 
-/*
- * Work, in multiply-add equivalents, below which another thread does not pay for itself. A
- * sigmoid counts as 10 multiply-adds and copying one feature into the tile as 4. The value is
- * one chunk's least work (MIN_CHUNK_WORK). On the 2-core VM a second thread paid off on every
- * batch of two such chunks measured. 2-2-1 at batch 1024 ran 1.6 times as fast shuffled and
- * 1.1 times in stored order, and 8-8-1 at batch 128 ran 1.2 and 1.15 times as fast. Four
- * times this value left those batches on one thread.
- */
-#define MIN_WORK_PER_THREAD 16384.0
-
-/* Work of one chunk at least, in the same units: about 5 microseconds on one core. For the 2-2-1
+/* Work of one chunk at least, in multiply-add equivalents (a sigmoid counts as 10 multiply-adds
+ * and copying one feature into the tile as 4): about 5 microseconds on one core. For the 2-2-1
  * network that is 512 samples, where chunks of 64 spent most of their time entering kernels. */
 #define MIN_CHUNK_WORK 16384.0
 
-/* Estimated work of one sample's step, in multiply-add equivalents (see MIN_WORK_PER_THREAD). */
+/*
+ * Work below which another thread does not pay for itself: one chunk's least work. On the
+ * 2-core VM a second thread paid off on every batch of two such chunks measured. 2-2-1 at batch
+ * 1024 ran 1.6 times as fast shuffled and 1.1 times in stored order, and 8-8-1 at batch 128 ran
+ * 1.2 and 1.15 times as fast. Four times this value left those batches on one thread.
+ */
+#define MIN_WORK_PER_THREAD MIN_CHUNK_WORK
+
+/* Estimated work of one sample's step, in multiply-add equivalents (see MIN_CHUNK_WORK). */
 static double sample_work(const bmlp_net_t *net)
 {
     bmlp_step_work_t work = bmlp_step_work(net);

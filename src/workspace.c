@@ -178,9 +178,8 @@ double bmlp_backward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, float *gr
     const bmlp_kernels_t *kr = ws->kernels;
     size_t L = net->num_layers;
     size_t n = ws->n;
-    double loss = bmlp_loss_tile(ws, correct);
-
     int bias_done = 0; /* set when the bias gradient of layer l is already in grads */
+    double loss = bmlp_loss_tile(ws, correct);
 
     /* Weight layer l maps unit layer l to unit layer l + 1; dz[l + 1] is known here. */
     for (size_t l = L; l-- > 0;) {

@@ -252,7 +252,7 @@ static void check_backward_sigmoid(const bmlp_kernels_t *t, size_t m, size_t n, 
 /* Checks output_backward against weight_grad, backward_input_sigmoid and bias_grad of the same
  * table, bit for bit, for an output layer of one unit over k units of n samples. A contains
  * sigmoid outputs, in (0, 1). */
-static void check_output_backward(const bmlp_kernels_t *t, size_t n, size_t k)
+static void check_output_backward(const bmlp_kernels_t *t, size_t n, size_t k, int infinite_w)
 {
     size_t ld = n + 3;
     float *w = alloc_offset(k), *dz = alloc_offset(n), *A = alloc_offset(k * ld);
@@ -262,6 +262,13 @@ static void check_output_backward(const bmlp_kernels_t *t, size_t n, size_t k)
 
     for (size_t i = 0; i < k * ld; i++)
         A[i] = 0.5f + 0.49f * A[i];
+    /* An infinite weight with positive dz makes every dZin of its unit +inf, whose sum is +inf:
+     * the lanes past n must not add anything else. */
+    if (infinite_w) {
+        w[0] = INFINITY;
+        for (size_t s = 0; s < n; s++)
+            dz[s] = fabsf(dz[s]) + 0.01f;
+    }
     memcpy(dZf, dZs, k * ld * sizeof(float));
     t->weight_grad(1, n, k, dz, n, A, ld, gws);
     t->backward_input_sigmoid(1, n, k, w, dz, n, A, ld, dZs, ld);
@@ -288,8 +295,10 @@ static void fused_kernels_match_unfused(void **state)
     for_each_shape(check_backward_sigmoid);
     for (size_t t = 0; t < num_tables; t++)
         for (size_t n = 1; n <= MAX_DIM; n++)
-            for (size_t k = 1; k <= MAX_DIM; k += (k < 20 ? 1 : 15))
-                check_output_backward(tables[t], n, k);
+            for (size_t k = 1; k <= MAX_DIM; k += (k < 20 ? 1 : 15)) {
+                check_output_backward(tables[t], n, k, 0);
+                check_output_backward(tables[t], n, k, 1);
+            }
     /* The scalar table's fused kernels, on a smaller set of shapes. */
     for (size_t m = 1; m <= 17; m += 4)
         for (size_t n = 1; n <= 33; n += 8)
@@ -509,7 +518,7 @@ static void elementwise_kernels_bitwise_equal(void **state)
 
 /* The fused reduction and SGD update sums in the same pairwise order as the scalar kernel and
  * rounds the same way, so it agrees bit for bit, for every slot count and remainder. Without a
- * gradient buffer it makes the same update and writes nothing else. */
+ * gradient buffer it makes the same update, and no table writes to the slots. */
 static void reduce_update_bitwise_equal(void **state)
 {
     (void)state;
@@ -520,9 +529,11 @@ static void reduce_update_bitwise_equal(void **state)
                 float *slots = alloc_offset(count * stride);
                 float *gs = alloc_offset(len), *gv = alloc_offset(len);
                 float *ps = alloc_offset(len), *pv = alloc_offset(len), *pn = alloc_offset(len);
+                float *kept = alloc_offset(count * stride);
 
                 memcpy(pv, ps, len * sizeof(float));
                 memcpy(pn, ps, len * sizeof(float));
+                memcpy(kept, slots, count * stride * sizeof(float));
                 bmlp_kernels_scalar.reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, gs,
                                                   ps);
                 tables[t]->reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, gv, pv);
@@ -530,8 +541,9 @@ static void reduce_update_bitwise_equal(void **state)
                 assert_memory_equal(gs, gv, len * sizeof(float));
                 assert_memory_equal(ps, pv, len * sizeof(float));
                 assert_memory_equal(ps, pn, len * sizeof(float));
+                assert_memory_equal(kept, slots, count * stride * sizeof(float));
                 free_offset(slots), free_offset(gs), free_offset(gv);
-                free_offset(ps), free_offset(pv), free_offset(pn);
+                free_offset(ps), free_offset(pv), free_offset(pn), free_offset(kept);
             }
         }
     }
@@ -688,14 +700,14 @@ static void small_step_matches_reference(void **state)
             for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
                 size_t n = counts[c];
 
-                for (int layout = 0; layout < 5; layout++) {
+                for (int layout = 0; layout < 6; layout++) {
                     /* 0: rows in order, labels apart; 1: shuffled rows with their labels
                      * inline; 2: a run of consecutive rows from row 17; 3: as 1, standardized;
-                     * 4: rows in order with their labels inline. */
-                    int inline_labels = layout == 1 || layout == 3 || layout == 4;
+                     * 4: rows in order with their labels inline; 5: as 4, standardized. */
+                    int inline_labels = layout == 1 || layout >= 3;
                     size_t xs = inline_labels ? d + 1 : d, ys = inline_labels ? d + 1 : 1;
                     const float *y = inline_labels ? table + d : labels;
-                    const size_t *r = layout == 0 || layout == 4 ? NULL : rows;
+                    const size_t *r = layout == 0 || layout >= 4 ? NULL : rows;
                     float gv[BMLP_SMALL_MAX_PARAMS], gs[BMLP_SMALL_MAX_PARAMS];
                     float mag[BMLP_SMALL_MAX_PARAMS];
                     double tol[BMLP_SMALL_MAX_PARAMS];
@@ -703,8 +715,8 @@ static void small_step_matches_reference(void **state)
 
                     for (size_t s = 0; s < n; s++)
                         rows[s] = layout == 2 ? 17 + s : (s * 263 + 5) % ROWS;
-                    f.small.mean = layout == 3 ? mean : NULL;
-                    f.small.std = layout == 3 ? std : NULL;
+                    f.small.mean = layout == 3 || layout == 5 ? mean : NULL;
+                    f.small.std = layout == 3 || layout == 5 ? std : NULL;
                     double lv = tables[t]->small_step(&f.small, n, table, xs, y, ys, r, gv,
                                                       &hits_v);
                     double ls = bmlp_small_step_reference(tables[t]->lanes, &f.small, n, table, xs,

@@ -194,6 +194,49 @@ static void same_seed_same_model(void **state)
     bmlp_dataset_free(&ds);
 }
 
+/* Training changes the parameters and leaves the gradient buffer as it was, through the tile
+ * kernels (32-16-1) and through small_step (2-3-1). */
+static void training_leaves_gradient_buffer(void **state)
+{
+    const size_t wide[] = {16}, small[] = {3};
+    const size_t features[] = {32, 2};
+    const size_t *hidden[] = {wide, small};
+
+    (void)state;
+    for (size_t c = 0; c < 2; c++) {
+        bmlp_dataset_t ds;
+        bmlp_net_t *net;
+        bmlp_train_options_t opt;
+        bmlp_train_result_t r;
+        bmlp_error_t err;
+        size_t count;
+        float *before, *params;
+
+        make_small(&ds, 300, features[c]);
+        assert_int_equal(bmlp_net_create(features[c], hidden[c], 1, &net, &err), BMLP_OK);
+        bmlp_net_init_glorot(net, 1);
+        count = bmlp_net_num_params(net);
+        before = malloc(count * sizeof(float));
+        params = malloc(count * sizeof(float));
+        assert_non_null(before);
+        assert_non_null(params);
+        for (size_t i = 0; i < count; i++)
+            bmlp_net_grads(net)[i] = (float)i + 0.5f;
+        memcpy(before, bmlp_net_grads(net), count * sizeof(float));
+        memcpy(params, bmlp_net_params(net), count * sizeof(float));
+        bmlp_train_options_default(&opt);
+        opt.epochs = 2;
+        opt.batch_size = 64;
+        assert_int_equal(bmlp_train(net, &ds, &opt, &r, &err), BMLP_OK);
+        assert_memory_equal(before, bmlp_net_grads(net), count * sizeof(float));
+        assert_memory_not_equal(params, bmlp_net_params(net), count * sizeof(float));
+        free(before);
+        free(params);
+        bmlp_net_free(net);
+        bmlp_dataset_free(&ds);
+    }
+}
+
 /* Features near FLT_MAX with weights (1, 1) make the first logit overflow to +inf, so a sample
  * of class 0 has an infinite loss. Training stops with the epoch and batch named, and the
  * parameters are the ones from before the failed batch. */
@@ -309,6 +352,7 @@ int main(void)
         cmocka_unit_test(partial_batch_averaged_over_its_size),
         cmocka_unit_test(batch_larger_than_dataset),
         cmocka_unit_test(same_seed_same_model),
+        cmocka_unit_test(training_leaves_gradient_buffer),
         cmocka_unit_test(diverging_run_keeps_last_good_model),
         cmocka_unit_test(invalid_options_rejected),
         cmocka_unit_test(synthetic_sample_depends_on_index_only),
