@@ -529,11 +529,11 @@ static void reduce_update_bitwise_equal(void **state)
                 float *slots = alloc_offset(count * stride);
                 float *gs = alloc_offset(len), *gv = alloc_offset(len);
                 float *ps = alloc_offset(len), *pv = alloc_offset(len), *pn = alloc_offset(len);
-                float *kept = alloc_offset(count * stride);
+                float *slots_before = alloc_offset(count * stride);
 
                 memcpy(pv, ps, len * sizeof(float));
                 memcpy(pn, ps, len * sizeof(float));
-                memcpy(kept, slots, count * stride * sizeof(float));
+                memcpy(slots_before, slots, count * stride * sizeof(float));
                 bmlp_kernels_scalar.reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, gs,
                                                   ps);
                 tables[t]->reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, gv, pv);
@@ -541,9 +541,9 @@ static void reduce_update_bitwise_equal(void **state)
                 assert_memory_equal(gs, gv, len * sizeof(float));
                 assert_memory_equal(ps, pv, len * sizeof(float));
                 assert_memory_equal(ps, pn, len * sizeof(float));
-                assert_memory_equal(kept, slots, count * stride * sizeof(float));
+                assert_memory_equal(slots_before, slots, count * stride * sizeof(float));
                 free_offset(slots), free_offset(gs), free_offset(gv);
-                free_offset(ps), free_offset(pv), free_offset(pn), free_offset(kept);
+                free_offset(ps), free_offset(pv), free_offset(pn), free_offset(slots_before);
             }
         }
     }

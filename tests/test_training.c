@@ -207,7 +207,7 @@ static void training_leaves_gradient_buffer(void **state)
         bmlp_dataset_t ds;
         bmlp_net_t *net;
         bmlp_train_options_t opt;
-        bmlp_train_result_t r;
+        bmlp_train_result_t result;
         bmlp_error_t err;
         size_t count;
         float *before, *params;
@@ -227,7 +227,7 @@ static void training_leaves_gradient_buffer(void **state)
         bmlp_train_options_default(&opt);
         opt.epochs = 2;
         opt.batch_size = 64;
-        assert_int_equal(bmlp_train(net, &ds, &opt, &r, &err), BMLP_OK);
+        assert_int_equal(bmlp_train(net, &ds, &opt, &result, &err), BMLP_OK);
         assert_memory_equal(before, bmlp_net_grads(net), count * sizeof(float));
         assert_memory_not_equal(params, bmlp_net_params(net), count * sizeof(float));
         free(before);
