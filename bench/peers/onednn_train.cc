@@ -248,20 +248,16 @@ Step make_step(const std::vector<Layer> &layers, int batch, const dnnl::engine &
     memory::desc logits_md = plain_md(batch, 1);
     step.probabilities = memory(logits_md, engine);
     step.softplus = memory(logits_md, engine);
-    dnnl::eltwise_forward::primitive_desc probabilities_pd(
-        dnnl::eltwise_forward::desc(prop_kind::forward_inference, algorithm::eltwise_logistic,
-                                    logits_md, 0.0f, 0.0f),
-        engine);
-    step.forward.push_back({dnnl::eltwise_forward(probabilities_pd),
-                            {{DNNL_ARG_SRC, step.activations.back()},
-                             {DNNL_ARG_DST, step.probabilities}}});
-    dnnl::eltwise_forward::primitive_desc softplus_pd(
-        dnnl::eltwise_forward::desc(prop_kind::forward_inference, algorithm::eltwise_soft_relu,
-                                    logits_md, 0.0f, 0.0f),
-        engine);
-    step.forward.push_back({dnnl::eltwise_forward(softplus_pd),
-                            {{DNNL_ARG_SRC, step.activations.back()},
-                             {DNNL_ARG_DST, step.softplus}}});
+    // Appends an eltwise primitive from the logits to dst.
+    auto append_eltwise = [&](algorithm kind, const memory &dst) {
+        dnnl::eltwise_forward::primitive_desc pd(
+            dnnl::eltwise_forward::desc(prop_kind::forward_inference, kind, logits_md, 0.0f, 0.0f),
+            engine);
+        step.forward.push_back({dnnl::eltwise_forward(pd),
+                                {{DNNL_ARG_SRC, step.activations.back()}, {DNNL_ARG_DST, dst}}});
+    };
+    append_eltwise(algorithm::eltwise_logistic, step.probabilities);
+    append_eltwise(algorithm::eltwise_soft_relu, step.softplus);
 
     for (size_t l = count; l-- > 0;) {
         const Layer &layer = layers[l];
