@@ -718,11 +718,13 @@ static void KNAME(gather_tile)(size_t d, size_t n, const float *restrict x, size
 
 /* Loads vector t of a group: feature j of VL samples into in[j * SMALL_T + t], standardized as
  * in gather_tile, and their labels into *yv. ns (1 to VL) samples start at position s0 of the
- * chunk. Lanes past them repeat the first one, so that every address is valid. */
+ * chunk. Lanes past them repeat the first one, so that every address is valid. label_in_row is
+ * set when each label is the float after its row's features. */
 ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t s0, size_t ns,
                               const size_t *restrict rows, const float *restrict x, size_t x_stride,
-                              const float *restrict y, size_t y_stride, int strided, vindex_t xstep,
-                              vindex_t ystep, vec_t *in, size_t t, vec_t *yv)
+                              const float *restrict y, size_t y_stride, int strided,
+                              int label_in_row, vindex_t xstep, vindex_t ystep, vec_t *in, size_t t,
+                              vec_t *yv)
 {
     size_t d = net->widths[0];
     size_t base = rows != NULL ? rows[s0] : s0;
@@ -744,10 +746,6 @@ ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t s0, size_t ns,
             yoff[l] = r * y_stride;
         }
     }
-    /* The label follows the features in each row, as in an NPY file. */
-    int label_in_row = y_stride == x_stride && d + 1 == x_stride &&
-                       (uintptr_t)y - (uintptr_t)x == d * sizeof(float);
-
     /* A run of rows of two or three floats that hold only features, or the features and then
      * the label, is loaded whole and split into columns. */
     if (run && (x_stride == 2 || x_stride == 3) && (d == x_stride || label_in_row)) {
@@ -794,6 +792,9 @@ static double KNAME(small_step)(const bmlp_small_net_t *net, size_t n, const flo
     size_t L = net->num_layers;
     const float *P = net->params;
     int strided = x_stride < GATHER_STRIDE_MAX && y_stride < GATHER_STRIDE_MAX;
+    /* The label follows the features in each row, as in an NPY file. */
+    int label_in_row = y_stride == x_stride && net->widths[0] + 1 == x_stride &&
+                       (uintptr_t)y - (uintptr_t)x == net->widths[0] * sizeof(float);
     vindex_t xstep = vstride_index(strided ? x_stride : 0);
     vindex_t ystep = vstride_index(strided ? y_stride : 0);
     vec_t one = vset1(1.0f);
@@ -817,8 +818,8 @@ static double KNAME(small_step)(const bmlp_small_net_t *net, size_t n, const flo
                 s0 = g0 + t * VL;
                 ns = n - s0 < VL ? n - s0 : VL;
             }
-            small_load(net, s0, ns, rows, x, x_stride, y, y_stride, strided, xstep, ystep, act, t,
-                       &yv[t]);
+            small_load(net, s0, ns, rows, x, x_stride, y, y_stride, strided, label_in_row, xstep,
+                       ystep, act, t, &yv[t]);
         }
 
         /* Forward: z = b + W a with the products added in input order, then the sigmoid. */
