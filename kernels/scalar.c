@@ -223,8 +223,9 @@ static void gather_tile_scalar(size_t d, size_t n, const float *restrict x, size
     }
 }
 
-/* The per-lane loss of small_step, from e = exp(-|z|), in its float operations. */
-static float small_loss(float z, float y, float e)
+/* The linear part of small_step's per-lane loss, in its float operations. The rest of the
+ * loss is log(1 + e) for e = exp(-|z|). */
+static float small_loss_linear(float z, float y)
 {
     float pos = fmaxf(z, 0.0f), neg = fmaxf(-z, 0.0f);
     float linear = (1.0f - y) * pos + y * neg;
@@ -233,7 +234,16 @@ static float small_loss(float z, float y, float e)
         linear = pos;
     else if (y == 1.0f)
         linear = neg;
-    return linear + Sleef_logf_u35(1.0f + e);
+    return linear;
+}
+
+/* Sums lanes 0 .. lanes - 1 of v in double by halving, the order of vsum_double. Overwrites v. */
+static double halving_sum_double(double *v, size_t lanes)
+{
+    for (size_t h = lanes / 2; h > 0; h /= 2)
+        for (size_t l = 0; l < h; l++)
+            v[l] += v[l + h];
+    return v[0];
 }
 
 /* Sums lanes 0 .. lanes - 1 of v by halving (v[l] += v[l + h] for h = lanes / 2, ..., 1), the
@@ -255,6 +265,7 @@ double bmlp_small_step_reference(size_t lanes, const bmlp_small_net_t *net, size
     float acc[BMLP_SMALL_MAX_PARAMS][16], mag[BMLP_SMALL_MAX_PARAMS];
     float act[BMLP_SMALL_MAX_UNITS], delta[2][BMLP_SMALL_MAX_UNITS];
     float loss_lanes[16] = {0.0f};
+    float log_product[16]; /* of 1 + e per lane since the last flush */
     size_t first[BMLP_SMALL_MAX_UNITS + 1];
     size_t L = net->num_layers, d = net->widths[0];
     const float *P = net->params;
@@ -266,6 +277,8 @@ double bmlp_small_step_reference(size_t lanes, const bmlp_small_net_t *net, size
     first[0] = 0;
     for (size_t l = 0; l < L; l++)
         first[l + 1] = first[l] + net->widths[l];
+    for (size_t l = 0; l < lanes; l++)
+        log_product[l] = 1.0f;
     for (size_t p = 0; p < net->num_params; p++) {
         mag[p] = 0.0f;
         for (size_t l = 0; l < lanes; l++)
@@ -299,7 +312,8 @@ double bmlp_small_step_reference(size_t lanes, const bmlp_small_net_t *net, size
             int live = s0 + l < n;
 
             delta[0][0] = live ? prob - label : 0.0f;
-            loss_lanes[l] += live ? small_loss(z, label, e) : 0.0f;
+            loss_lanes[l] += live ? small_loss_linear(z, label) : 0.0f;
+            log_product[l] *= 1.0f + (live ? e : 0.0f);
             hits += live && (prob >= 0.5f) == (label == 1.0f);
             cur = delta[0];
             next = delta[1];
@@ -335,14 +349,17 @@ double bmlp_small_step_reference(size_t lanes, const bmlp_small_net_t *net, size
             }
         }
         if (v % BMLP_SMALL_LOSS_FLUSH == BMLP_SMALL_LOSS_FLUSH - 1 || s0 + lanes >= n) {
+            /* The linear parts, then the logs of the products, each summed as in vsum_double. */
             for (size_t l = 0; l < lanes; l++) {
                 lane_loss[l] = loss_lanes[l];
                 loss_lanes[l] = 0.0f;
             }
-            for (size_t h = lanes / 2; h > 0; h /= 2)
-                for (size_t l = 0; l < h; l++)
-                    lane_loss[l] += lane_loss[l + h];
-            loss += lane_loss[0];
+            loss += halving_sum_double(lane_loss, lanes);
+            for (size_t l = 0; l < lanes; l++) {
+                lane_loss[l] = Sleef_logf_u35(log_product[l]);
+                log_product[l] = 1.0f;
+            }
+            loss += halving_sum_double(lane_loss, lanes);
         }
     }
     for (size_t p = 0; p < net->num_params; p++) {
