@@ -311,12 +311,12 @@ static void array_matches_per_element(void **state)
 {
     const uint64_t large[] = {1000, 3000, 65537, (1u << 20) + 1, (uint64_t)1 << 33,
                               ((uint64_t)1 << 40) + 3, BMLP_PERMUTATION_MAX_N};
-    const bmlp_isa_t isas[] = {BMLP_ISA_SCALAR, BMLP_ISA_AVX512};
+    const bmlp_isa_t isas[] = {BMLP_ISA_SCALAR, BMLP_ISA_AVX2, BMLP_ISA_AVX512};
     size_t x[301];
     bmlp_error_t err;
 
     (void)state;
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < sizeof(isas) / sizeof(isas[0]); k++) {
         bmlp_isa_t isa;
 
         if (bmlp_isa_resolve(isas[k], &isa, &err) != BMLP_OK)
