@@ -779,9 +779,34 @@ ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t s0, size_t ns,
         *yv = vgather_index(y + base * y_stride, ystep);
 }
 
+/* Prefetches the rows of positions q0 .. q0 + VL - 1 of small_step's order, rows[q] below n and
+ * next_rows[q - n] after them, where they exist. A row's first and last float (its label, when
+ * that sits in the row) may lie in two cache lines. */
+ALWAYS_INLINE void small_prefetch(size_t q0, size_t n, const size_t *restrict rows,
+                                  const size_t *restrict next_rows, size_t next_n,
+                                  const float *restrict x, size_t x_stride, size_t row_floats,
+                                  const float *restrict y, size_t y_stride, int label_in_row)
+{
+    for (size_t q = q0; q < q0 + VL; q++) {
+        size_t r;
+
+        if (q < n)
+            r = rows[q];
+        else if (q - n < next_n)
+            r = next_rows[q - n];
+        else
+            return;
+        __builtin_prefetch(x + r * x_stride);
+        __builtin_prefetch(x + r * x_stride + row_floats - 1);
+        if (!label_in_row)
+            __builtin_prefetch(y + r * y_stride);
+    }
+}
+
 static double KNAME(small_step)(const bmlp_small_net_t *net, size_t n, const float *restrict x,
                                 size_t x_stride, const float *restrict y, size_t y_stride,
-                                const size_t *restrict rows, float *restrict grads, size_t *correct)
+                                const size_t *restrict rows, const size_t *restrict next_rows,
+                                size_t next_n, float *restrict grads, size_t *correct)
 {
     /* Unit u of vector t of the group is at [u * SMALL_T + t]. */
     vec_t acc[BMLP_SMALL_MAX_PARAMS];
@@ -795,6 +820,9 @@ static double KNAME(small_step)(const bmlp_small_net_t *net, size_t n, const flo
     /* The label follows the features in each row, as in an NPY file. */
     int label_in_row = y_stride == x_stride && net->widths[0] + 1 == x_stride &&
                        (uintptr_t)y - (uintptr_t)x == net->widths[0] * sizeof(float);
+    size_t row_floats = net->widths[0] + (label_in_row ? 1 : 0);
+    /* At most n, so that the prefetches of a short chunk reach every row of the next one. */
+    size_t ahead = n < BMLP_SMALL_PREFETCH_AHEAD ? n : BMLP_SMALL_PREFETCH_AHEAD;
     vindex_t xstep = vstride_index(strided ? x_stride : 0);
     vindex_t ystep = vstride_index(strided ? y_stride : 0);
     vec_t one = vset1(1.0f);
@@ -819,6 +847,9 @@ static double KNAME(small_step)(const bmlp_small_net_t *net, size_t n, const flo
                 s0 = g0 + t * VL;
                 ns = n - s0 < VL ? n - s0 : VL;
             }
+            if (rows != NULL)
+                small_prefetch(g0 + t * VL + ahead, n, rows, next_rows, next_n, x, x_stride,
+                               row_floats, y, y_stride, label_in_row);
             small_load(net, s0, ns, rows, x, x_stride, y, y_stride, strided, label_in_row, xstep,
                        ystep, act, t, &yv[t]);
         }

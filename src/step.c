@@ -235,9 +235,11 @@ static int in_place_run(const bmlp_source_t *src, const bmlp_order_t *order)
 /* The whole step of chunk c, training positions first .. first + count - 1 of the epoch,
  * through the fused small_step kernel, reading the source's table in place when it has one. In
  * stored order the chunk is a run of consecutive rows that the hardware prefetcher streams.
- * Shuffled rows of the next chunk are prefetched by hand. */
+ * Shuffled rows are prefetched by the kernel, a fixed distance ahead. first_of_thread is set
+ * for a chunk whose rows no earlier chunk of the thread prefetched. */
 static void small_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
-                        const bmlp_order_t *order, size_t first, size_t count, size_t c)
+                        const bmlp_order_t *order, size_t first, size_t count, size_t c,
+                        int first_of_thread)
 {
     const bmlp_net_t *net = st->net;
     const bmlp_kernels_t *kr = st->ws[t]->kernels;
@@ -254,21 +256,25 @@ static void small_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
 
     if (in_place_run(src, order)) {
         st->loss[c] = kr->small_step(&small, count, src->x + first * src->x_stride, src->x_stride,
-                                     src->y + first * src->y_stride, src->y_stride, NULL, grads,
-                                     &st->correct[c]);
+                                     src->y + first * src->y_stride, src->y_stride, NULL, NULL, 0,
+                                     grads, &st->correct[c]);
         return;
     }
     if (src->x != NULL) {
-        if (st->next_len[t] > 0)
-            bmlp_prefetch_rows(src->x, src->x_stride, net->widths[0], src->y, src->y_stride,
-                               st->next_idx[t], st->next_len[t]);
+        /* The kernel prefetches along the way, into the next chunk's rows. Only a chunk that no
+         * chunk of this thread preceded has its first rows requested here. */
+        if (first_of_thread)
+            bmlp_prefetch_rows(
+                src->x, src->x_stride, net->widths[0], src->y, src->y_stride, st->idx[t],
+                count < BMLP_SMALL_PREFETCH_AHEAD ? count : BMLP_SMALL_PREFETCH_AHEAD);
         st->loss[c] = kr->small_step(&small, count, src->x, src->x_stride, src->y, src->y_stride,
-                                     st->idx[t], grads, &st->correct[c]);
+                                     st->idx[t], st->next_idx[t], st->next_len[t], grads,
+                                     &st->correct[c]);
         return;
     }
     bmlp_source_read(src, st->idx[t], count, st->rows_x[t], st->rows_y[t]);
     st->loss[c] = kr->small_step(&small, count, st->rows_x[t], src->n_features, st->rows_y[t], 1,
-                                 NULL, grads, &st->correct[c]);
+                                 NULL, NULL, 0, grads, &st->correct[c]);
 }
 
 /* Sets *next_first and *next_len to the epoch positions of the chunk that thread t of a team of
@@ -328,13 +334,15 @@ static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
     double mark = st->profile ? now_seconds() : 0.0;
 
     if (st->use_small && in_place_run(src, order)) {
-        small_chunk(st, t, src, order, first, count, c);
+        small_chunk(st, t, src, order, first, count, c, 0);
         end_phase(st, t, BMLP_PHASE_FORWARD, &mark);
         return;
     }
     /* The samples of this chunk were worked out by the previous chunk of the thread, unless
      * this is the thread's first chunk of the epoch. */
-    if (st->next_len[t] == count && st->next_first[t] == first) {
+    int first_of_thread = !(st->next_len[t] == count && st->next_first[t] == first);
+
+    if (!first_of_thread) {
         size_t *swap = st->idx[t];
         st->idx[t] = st->next_idx[t];
         st->next_idx[t] = swap;
@@ -345,7 +353,7 @@ static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
     st->next_first[t] = next_first;
     st->next_len[t] = next_len;
     if (st->use_small) {
-        small_chunk(st, t, src, order, first, count, c);
+        small_chunk(st, t, src, order, first, count, c, first_of_thread);
         end_phase(st, t, BMLP_PHASE_FORWARD, &mark);
         return;
     }
