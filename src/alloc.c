@@ -1,9 +1,11 @@
-/* madvise and MADV_HUGEPAGE are outside C11 and POSIX. */
+/* madvise, MADV_HUGEPAGE and _SC_AVPHYS_PAGES are outside C11 and POSIX. */
 #define _DEFAULT_SOURCE
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <unistd.h>
 
 #ifdef __linux__
 #include <sys/mman.h>
@@ -48,6 +50,24 @@ void *bmlp_alloc_table(size_t bytes)
         (void)madvise(p, rounded, MADV_HUGEPAGE);
 #endif
     return p;
+}
+
+size_t bmlp_copy_budget(void)
+{
+#if defined(_SC_PHYS_PAGES) && defined(_SC_AVPHYS_PAGES) && defined(_SC_PAGESIZE)
+    long total = sysconf(_SC_PHYS_PAGES), free_now = sysconf(_SC_AVPHYS_PAGES);
+    long page = sysconf(_SC_PAGESIZE);
+    size_t pages;
+
+    if (total <= 0 || free_now <= 0 || page <= 0)
+        return 0;
+    pages = (size_t)total / 8;
+    if ((size_t)free_now / 2 < pages)
+        pages = (size_t)free_now / 2;
+    return pages > SIZE_MAX / (size_t)page ? SIZE_MAX : pages * (size_t)page;
+#else
+    return 0;
+#endif
 }
 
 void bmlp_free_floats(float *p)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "error.h"
 #include "permute_batch.h"
 #include "source_internal.h"
@@ -82,8 +83,9 @@ bmlp_status_t bmlp_source_synthetic(const bmlp_synth_options_t *opt, bmlp_source
     return BMLP_OK;
 }
 
-/* Checks every value of a mapped file, a block of rows at a time. */
-static bmlp_status_t check_npy_values(const bmlp_npy_map_t *map, bmlp_error_t *err)
+/* Checks every value of a mapped file, a block of rows at a time, and copies each row, features
+ * then label, to table when it is not NULL. */
+static bmlp_status_t check_npy_values(const bmlp_npy_map_t *map, float *table, bmlp_error_t *err)
 {
     size_t d = map->cols - 1;
     size_t block = CHECK_ROWS < map->rows ? CHECK_ROWS : map->rows;
@@ -97,6 +99,12 @@ static bmlp_status_t check_npy_values(const bmlp_npy_map_t *map, bmlp_error_t *e
     for (size_t first = 0; st == BMLP_OK && first < map->rows; first += block) {
         size_t count = map->rows - first < block ? map->rows - first : block;
         st = bmlp_npy_read_rows(map, first, count, x, y, err);
+        for (size_t s = 0; st == BMLP_OK && table != NULL && s < count; s++) {
+            float *row = table + (first + s) * map->cols;
+
+            memcpy(row, x + s * d, d * sizeof(float));
+            row[d] = y[s];
+        }
     }
     free(x);
     free(y);
@@ -105,8 +113,15 @@ static bmlp_status_t check_npy_values(const bmlp_npy_map_t *map, bmlp_error_t *e
 
 bmlp_status_t bmlp_source_open_npy(const char *path, bmlp_source_t **out, bmlp_error_t *err)
 {
+    return bmlp_source_open_npy_budget(path, bmlp_copy_budget(), out, err);
+}
+
+bmlp_status_t bmlp_source_open_npy_budget(const char *path, size_t budget, bmlp_source_t **out,
+                                          bmlp_error_t *err)
+{
     bmlp_source_t *src;
     bmlp_status_t st;
+    size_t table_bytes = 0;
 
     *out = NULL;
     src = new_source(0, 0, err);
@@ -118,17 +133,36 @@ bmlp_status_t bmlp_source_open_npy(const char *path, bmlp_source_t **out, bmlp_e
         return bmlp_fail(err, BMLP_ERR_NO_MEMORY, path, 0, 0, NULL, "cannot copy the path");
     }
     st = bmlp_npy_map(src->path, &src->map, err);
-    if (st == BMLP_OK)
-        st = check_npy_values(&src->map, err);
     if (st != BMLP_OK) {
         bmlp_source_free(src);
         return st;
     }
     src->mapped = 1;
+    /* A table that fits the budget is copied, as float32 rows on huge pages where the system
+     * offers them, while its values are checked. As float32 it takes at most the bytes of the
+     * file, so the size does not overflow. Where the copy cannot be allocated, training reads
+     * the file as it would without a budget. */
+    table_bytes = src->map.rows * src->map.cols * sizeof(float);
+    if (table_bytes > 0 && table_bytes <= budget)
+        src->table = bmlp_alloc_table(table_bytes);
+    st = check_npy_values(&src->map, src->table, err);
+    if (st != BMLP_OK) {
+        bmlp_source_free(src);
+        return st;
+    }
     src->n_samples = src->map.rows;
     src->n_features = src->map.cols - 1;
-    /* float32 data on a 4-byte boundary is read in place; anything else row by row. */
-    if (src->map.item_size == sizeof(float) && src->map.data_offset % sizeof(float) == 0) {
+    if (src->table != NULL) {
+        /* Training reads the copy, so the mapping is not needed any more. in_memory stays 0,
+         * so that the standardization statistics do not depend on the budget. */
+        bmlp_npy_unmap(&src->map);
+        src->mapped = 0;
+        src->x = src->table;
+        src->x_stride = src->n_features + 1;
+        src->y = src->table + src->n_features;
+        src->y_stride = src->n_features + 1;
+    } else if (src->map.item_size == sizeof(float) && src->map.data_offset % sizeof(float) == 0) {
+        /* float32 data on a 4-byte boundary is read in place, anything else row by row. */
         const float *table = (const float *)(const void *)(src->map.base + src->map.data_offset);
         src->x = table;
         src->x_stride = src->map.cols;
@@ -145,6 +179,7 @@ void bmlp_source_free(bmlp_source_t *src)
         return;
     if (src->mapped)
         bmlp_npy_unmap(&src->map);
+    free(src->table);
     if (src->synthetic)
         bmlp_synth_gen_free(&src->gen);
     free(src->path);

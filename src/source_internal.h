@@ -27,8 +27,14 @@ struct bmlp_source {
     bmlp_synth_gen_t gen;
     int mapped; /* nonzero: map is an NPY file, read row by row when x is NULL */
     bmlp_npy_map_t map;
-    char *path; /* of the mapped file */
+    char *path;   /* of the NPY file */
+    float *table; /* the NPY file's rows copied into memory, which x and y point into, or NULL */
 };
+
+/* bmlp_source_open_npy with the largest table, in bytes, that it copies into memory in place of
+ * reading the file through its mapping (bmlp_copy_budget() there). */
+bmlp_status_t bmlp_source_open_npy_budget(const char *path, size_t budget, bmlp_source_t **out,
+                                          bmlp_error_t *err);
 
 /* Writes samples idx[0 .. n) of a source without a table row-major into x (n x n_features)
  * and y. */

@@ -1,5 +1,6 @@
 /* Training from sources other than in-memory datasets: synthetic sets generated on demand and
- * NPY files read in place, with per-sample permutations instead of explicit orders. */
+ * NPY files copied into memory or read in place, with per-sample permutations instead of
+ * explicit orders. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,15 +14,58 @@
 #include <unistd.h>
 
 #include "bmlp/bmlp.h"
+#include "source_internal.h"
 
 static char npy_path[64];
+static char npy64_path[64];
 
 static int remove_npy(void **state)
 {
     (void)state;
     if (npy_path[0] != '\0')
         unlink(npy_path);
+    if (npy64_path[0] != '\0')
+        unlink(npy64_path);
     return 0;
+}
+
+/* Makes an empty file from template (ending in XXXXXX) and leaves its name there. */
+static void temp_file(char *template)
+{
+    int fd = mkstemp(template);
+
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+/* Writes ds to path as a float64 NPY file of rows (features, then the label). */
+static void write_npy_float64(const char *path, const bmlp_dataset_t *ds)
+{
+    char header[128];
+    size_t d = ds->n_features;
+    FILE *f = fopen(path, "wb");
+    int len;
+
+    assert_non_null(f);
+    memset(header, ' ', sizeof(header));
+    memcpy(header, "\x93NUMPY\x01\x00", 8);
+    header[8] = (char)(sizeof(header) - 10);
+    header[9] = 0;
+    len = snprintf(header + 10, sizeof(header) - 10,
+                   "{'descr': '<f8', 'fortran_order': False, 'shape': (%zu, %zu), }",
+                   ds->n_samples, d + 1);
+    assert_true(len > 0 && len < (int)sizeof(header) - 11);
+    header[10 + len] = ' ';
+    header[sizeof(header) - 1] = '\n';
+    assert_int_equal(fwrite(header, 1, sizeof(header), f), sizeof(header));
+    for (size_t i = 0; i < ds->n_samples; i++) {
+        for (size_t j = 0; j <= d; j++) {
+            double v = j < d ? ds->x[i * d + j] : ds->y[i];
+
+            assert_int_equal(fwrite(&v, sizeof(v), 1, f), 1);
+        }
+    }
+    assert_int_equal(fclose(f), 0);
 }
 
 /* Trains a fresh 5-8-1 network on src and returns its parameters (malloc'd). */
@@ -118,6 +162,59 @@ static void npy_source_matches_synthetic(void **state)
     bmlp_source_free(mapped);
 }
 
+/* Opens path with the given copy budget and checks whether the rows were copied. */
+static bmlp_source_t *open_with_budget(const char *path, size_t budget, int copied)
+{
+    bmlp_source_t *src;
+    bmlp_error_t err;
+
+    if (bmlp_source_open_npy_budget(path, budget, &src, &err) != BMLP_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        fail();
+    }
+    assert_int_equal(src->table != NULL, copied);
+    assert_int_equal(src->mapped, !copied);
+    return src;
+}
+
+/* An NPY file copied into memory trains bitwise the same model as the same file read through
+ * its mapping: float32 rows read in place, and float64 rows converted one at a time. */
+static void npy_copy_matches_mapped(void **state)
+{
+    bmlp_synth_options_t synth = blobs_options();
+    bmlp_dataset_t ds;
+    bmlp_error_t err;
+    const char *paths[2] = {npy_path, npy64_path};
+
+    (void)state;
+    snprintf(npy_path, sizeof(npy_path), "/tmp/bmlp-source-XXXXXX");
+    snprintf(npy64_path, sizeof(npy64_path), "/tmp/bmlp-source64-XXXXXX");
+    temp_file(npy_path);
+    temp_file(npy64_path);
+    assert_int_equal(bmlp_synth_write(&synth, npy_path, BMLP_FORMAT_NPY, NULL, NULL, &err),
+                     BMLP_OK);
+    assert_int_equal(bmlp_synth_generate(&synth, &ds, &err), BMLP_OK);
+    write_npy_float64(npy64_path, &ds);
+    bmlp_dataset_free(&ds);
+
+    for (int k = 0; k < 2; k++) {
+        bmlp_source_t *copied = open_with_budget(paths[k], SIZE_MAX, 1);
+        bmlp_source_t *mapped = open_with_budget(paths[k], 0, 0);
+        double loss_copied, loss_mapped;
+
+        assert_int_equal(bmlp_source_num_samples(copied), 3000);
+        assert_int_equal(bmlp_source_num_features(copied), 5);
+        float *a = train_params(copied, 2, &loss_copied);
+        float *b = train_params(mapped, 2, &loss_mapped);
+        assert_memory_equal(a, b, (5 * 8 + 8 + 8 + 1) * sizeof(float));
+        assert_memory_equal(&loss_copied, &loss_mapped, sizeof(double));
+        free(a);
+        free(b);
+        bmlp_source_free(copied);
+        bmlp_source_free(mapped);
+    }
+}
+
 /* A synthetic source of 10^10 samples costs no memory until it trains. */
 static void huge_synthetic_source_is_cheap(void **state)
 {
@@ -143,6 +240,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(synthetic_source_thread_invariant),
         cmocka_unit_test_teardown(npy_source_matches_synthetic, remove_npy),
+        cmocka_unit_test_teardown(npy_copy_matches_mapped, remove_npy),
         cmocka_unit_test(huge_synthetic_source_is_cheap),
     };
 

@@ -27,9 +27,11 @@ bmlp_status_t bmlp_source_from_dataset(const bmlp_dataset_t *ds, bmlp_source_t *
 bmlp_status_t bmlp_source_synthetic(const bmlp_synth_options_t *opt, bmlp_source_t **out,
                                     bmlp_error_t *err);
 
-/* Maps an NPY file (see docs/npy-format.md) and checks every value once. Training then reads
- * float32 files in place and converts float64 ones row by row, so files larger than memory
- * train from the page cache. */
+/* Maps an NPY file (see docs/npy-format.md) and checks every value once. A file whose rows
+ * take at most an eighth of the machine's memory as float32 (and half of the free memory) is
+ * copied into memory during that check, and training reads the copy. Training reads larger
+ * float32 files in place and converts larger float64 ones row by row, so files larger than
+ * memory train from the page cache. */
 bmlp_status_t bmlp_source_open_npy(const char *path, bmlp_source_t **out, bmlp_error_t *err);
 
 /* Frees a source (unmapping its file). Accepts NULL. */
