@@ -28,8 +28,13 @@ struct bmlp_source {
     int mapped; /* nonzero: map is an NPY file, read row by row when x is NULL */
     bmlp_npy_map_t map;
     char *path;   /* of the NPY file */
-    float *table; /* the NPY file's rows copied into memory, which x and y point into, or NULL */
+    float *table; /* rows copied into memory, which x and y point into, or NULL */
 };
+
+/* bmlp_source_from_dataset with the largest table, in bytes, that it copies the dataset into
+ * (bmlp_copy_budget() there). A copied dataset need not outlive the source. */
+bmlp_status_t bmlp_source_from_dataset_budget(const bmlp_dataset_t *ds, size_t budget,
+                                              bmlp_source_t **out, bmlp_error_t *err);
 
 /* bmlp_source_open_npy with the largest table, in bytes, that it copies into memory in place of
  * reading the file through its mapping (bmlp_copy_budget() there). */

@@ -287,8 +287,9 @@ bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds, const bmlp_t
 
     memset(result, 0, sizeof(*result));
     st = check_options(opt, err);
+    /* Shuffled training reads a copy with each label after its row, where memory allows. */
     if (st == BMLP_OK)
-        st = bmlp_source_from_dataset(ds, &src, err);
+        st = bmlp_source_from_dataset_budget(ds, opt->shuffle ? bmlp_copy_budget() : 0, &src, err);
     if (st != BMLP_OK)
         return st;
     st = bmlp_train_source(net, src, opt, result, err);
@@ -331,7 +332,8 @@ bmlp_status_t bmlp_evaluate(const bmlp_net_t *net, const bmlp_dataset_t *ds, dou
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                          "dataset has %zu features but the network has %zu inputs", ds->n_features,
                          net->widths[0]);
-    st = bmlp_source_from_dataset(ds, &src, err);
+    /* Evaluation reads the samples once, in order: a copy would cost more than it saves. */
+    st = bmlp_source_from_dataset_budget(ds, 0, &src, err);
     if (st != BMLP_OK)
         return st;
     st = bmlp_stepper_init(&stepper, net, ds->n_samples < EVAL_BATCH ? ds->n_samples : EVAL_BATCH,

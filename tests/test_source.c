@@ -215,6 +215,33 @@ static void npy_copy_matches_mapped(void **state)
     }
 }
 
+/* An in-memory dataset copied into a table of rows trains bitwise the same model as the
+ * dataset read in place, and the copy no longer needs the dataset. */
+static void dataset_copy_matches_in_place(void **state)
+{
+    bmlp_synth_options_t synth = blobs_options();
+    bmlp_source_t *copied, *in_place;
+    bmlp_dataset_t ds;
+    bmlp_error_t err;
+    double loss_copied, loss_in_place;
+
+    (void)state;
+    assert_int_equal(bmlp_synth_generate(&synth, &ds, &err), BMLP_OK);
+    assert_int_equal(bmlp_source_from_dataset_budget(&ds, SIZE_MAX, &copied, &err), BMLP_OK);
+    assert_int_equal(bmlp_source_from_dataset_budget(&ds, 0, &in_place, &err), BMLP_OK);
+    assert_non_null(copied->table);
+    assert_null(in_place->table);
+    float *b = train_params(in_place, 2, &loss_in_place);
+    bmlp_source_free(in_place);
+    bmlp_dataset_free(&ds);
+    float *a = train_params(copied, 2, &loss_copied);
+    assert_memory_equal(a, b, (5 * 8 + 8 + 8 + 1) * sizeof(float));
+    assert_memory_equal(&loss_copied, &loss_in_place, sizeof(double));
+    free(a);
+    free(b);
+    bmlp_source_free(copied);
+}
+
 /* A synthetic source of 10^10 samples costs no memory until it trains. */
 static void huge_synthetic_source_is_cheap(void **state)
 {
@@ -241,6 +268,7 @@ int main(void)
         cmocka_unit_test(synthetic_source_thread_invariant),
         cmocka_unit_test_teardown(npy_source_matches_synthetic, remove_npy),
         cmocka_unit_test_teardown(npy_copy_matches_mapped, remove_npy),
+        cmocka_unit_test(dataset_copy_matches_in_place),
         cmocka_unit_test(huge_synthetic_source_is_cheap),
     };
 

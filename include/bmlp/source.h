@@ -16,9 +16,11 @@ extern "C" {
 
 typedef struct bmlp_source bmlp_source_t;
 
-/* Wraps an in-memory dataset, which must outlive the source. Fails with
- * BMLP_ERR_INVALID_ARGUMENT, naming the sample, when a label is not 0 or 1 or a feature is not
- * finite, or when the dataset is empty. */
+/* Wraps an in-memory dataset, which must outlive the source. Where the rows take at most an
+ * eighth of the machine's memory and half of the free memory, it copies them into a table with
+ * each label after its features, which shuffled training reads faster. Training gives the same
+ * bits either way. Fails with BMLP_ERR_INVALID_ARGUMENT, naming the sample, when a label is not
+ * 0 or 1 or a feature is not finite, or when the dataset is empty. */
 bmlp_status_t bmlp_source_from_dataset(const bmlp_dataset_t *ds, bmlp_source_t **out,
                                        bmlp_error_t *err);
 
