@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "net_internal.h"
+#include "permute_batch.h"
 #include "random.h"
 #include "source_internal.h"
 #include "step.h"
@@ -68,6 +69,8 @@ typedef struct run {
     const bmlp_train_options_t *opt;
     bmlp_stepper_t stepper;
     bmlp_order_t order;
+    bmlp_source_t split_src; /* src's rows in split order, when split_table is set */
+    float *split_table;
 } run_t;
 
 /* Runs one epoch of mini-batch SGD and fills the training figures of report. */
@@ -231,6 +234,54 @@ static bmlp_status_t prepare_run(run_t *run, bmlp_error_t *err)
     return run->opt->standardize ? fit_standardization(run, err) : BMLP_OK;
 }
 
+/* Positions of the split that one call of bmlp_permutation_apply_array takes. */
+#define SPLIT_BLOCK 256
+
+/*
+ * Copies the rows of a source with a table into split order, each label after its features,
+ * where memory allows and more than one epoch will read them. Training position q then reads
+ * table row q in place of sample split(q), which is the same sample, so the run trains the same
+ * bits. It no longer evaluates the split permutation for every sample of every epoch, and
+ * without a shuffle it reads consecutive rows. Leaves the run as it was when it does not copy.
+ */
+static void order_rows_by_split(run_t *run)
+{
+    const bmlp_source_t *src = run->src;
+    size_t n = src->n_samples, d = src->n_features;
+    size_t idx[SPLIT_BLOCK];
+    bmlp_isa_t isa = run->stepper.ws[0]->isa;
+
+    if (!run->order.use_split || src->x == NULL || run->opt->epochs < 2 ||
+        n * (d + 1) * sizeof(float) > bmlp_copy_budget())
+        return;
+    run->split_table = bmlp_alloc_table(n * (d + 1) * sizeof(float));
+    if (run->split_table == NULL)
+        return;
+    for (size_t first = 0; first < n; first += SPLIT_BLOCK) {
+        size_t count = n - first < SPLIT_BLOCK ? n - first : SPLIT_BLOCK;
+
+        for (size_t s = 0; s < count; s++)
+            idx[s] = first + s;
+        bmlp_permutation_apply_array(&run->order.split, idx, count, isa);
+        for (size_t s = 0; s < count; s++) {
+            float *row = run->split_table + (first + s) * (d + 1);
+
+            memcpy(row, src->x + idx[s] * src->x_stride, d * sizeof(float));
+            row[d] = src->y[idx[s] * src->y_stride];
+        }
+    }
+    /* A view of the table: the copy of src describes the same samples, and the table is freed
+     * with the run, not with the view. */
+    run->split_src = *src;
+    run->split_src.x = run->split_table;
+    run->split_src.x_stride = d + 1;
+    run->split_src.y = run->split_table + d;
+    run->split_src.y_stride = d + 1;
+    run->split_src.table = NULL;
+    run->src = &run->split_src;
+    run->order.use_split = 0;
+}
+
 bmlp_status_t bmlp_train_source(bmlp_net_t *net, const bmlp_source_t *src,
                                 const bmlp_train_options_t *opt, bmlp_train_result_t *result,
                                 bmlp_error_t *err)
@@ -250,6 +301,7 @@ bmlp_status_t bmlp_train_source(bmlp_net_t *net, const bmlp_source_t *src,
     if (st != BMLP_OK)
         return st;
     run.stepper.profile = opt->profile;
+    order_rows_by_split(&run);
     result->n_train = run.order.n_train;
     result->n_val = run.order.n_val;
     result->isa = run.stepper.ws[0]->isa;
@@ -265,7 +317,7 @@ bmlp_status_t bmlp_train_source(bmlp_net_t *net, const bmlp_source_t *src,
         report.val_loss = NAN;
         report.val_accuracy = NAN;
         if (run.order.n_val > 0)
-            bmlp_stepper_evaluate(&run.stepper, src, &run.order, &report.val_loss,
+            bmlp_stepper_evaluate(&run.stepper, run.src, &run.order, &report.val_loss,
                                   &report.val_accuracy);
         result->epochs_run = epoch;
         result->last = report;
@@ -276,6 +328,7 @@ bmlp_status_t bmlp_train_source(bmlp_net_t *net, const bmlp_source_t *src,
         }
     }
     bmlp_stepper_free(&run.stepper);
+    free(run.split_table);
     return st;
 }
 
