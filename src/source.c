@@ -28,62 +28,31 @@ static bmlp_source_t *new_source(size_t n_samples, size_t n_features, bmlp_error
 bmlp_status_t bmlp_source_from_dataset(const bmlp_dataset_t *ds, bmlp_source_t **out,
                                        bmlp_error_t *err)
 {
-    return bmlp_source_from_dataset_budget(ds, bmlp_copy_budget(), out, err);
-}
-
-bmlp_status_t bmlp_source_from_dataset_budget(const bmlp_dataset_t *ds, size_t budget,
-                                              bmlp_source_t **out, bmlp_error_t *err)
-{
-    size_t d = ds->n_features;
     bmlp_source_t *src;
-    float *table = NULL;
 
     *out = NULL;
     if (ds->n_samples == 0)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                          "dataset has no samples");
-    /* The dataset's arrays take as many bytes as the table, so the size does not overflow. */
-    if (ds->n_samples * (d + 1) * sizeof(float) <= budget)
-        table = bmlp_alloc_table(ds->n_samples * (d + 1) * sizeof(float));
     for (size_t i = 0; i < ds->n_samples; i++) {
-        if (ds->y[i] != 0.0f && ds->y[i] != 1.0f) {
-            free(table);
+        if (ds->y[i] != 0.0f && ds->y[i] != 1.0f)
             return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                              "label of sample %zu is %g; labels must be 0 or 1", i + 1,
                              (double)ds->y[i]);
-        }
-        for (size_t j = 0; j < d; j++) {
-            if (!isfinite(ds->x[i * d + j])) {
-                free(table);
+        for (size_t j = 0; j < ds->n_features; j++) {
+            if (!isfinite(ds->x[i * ds->n_features + j]))
                 return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                                  "feature %zu of sample %zu is not finite", j + 1, i + 1);
-            }
-        }
-        if (table != NULL) {
-            memcpy(table + i * (d + 1), ds->x + i * d, d * sizeof(float));
-            table[i * (d + 1) + d] = ds->y[i];
         }
     }
-    src = new_source(ds->n_samples, d, err);
-    if (src == NULL) {
-        free(table);
+    src = new_source(ds->n_samples, ds->n_features, err);
+    if (src == NULL)
         return BMLP_ERR_NO_MEMORY;
-    }
     src->in_memory = 1;
-    if (table != NULL) {
-        /* Each label after its row, as in an NPY file, so that a shuffled sample is one cache
-         * miss and not two. */
-        src->table = table;
-        src->x = table;
-        src->x_stride = d + 1;
-        src->y = table + d;
-        src->y_stride = d + 1;
-    } else {
-        src->x = ds->x;
-        src->x_stride = d;
-        src->y = ds->y;
-        src->y_stride = 1;
-    }
+    src->x = ds->x;
+    src->x_stride = ds->n_features;
+    src->y = ds->y;
+    src->y_stride = 1;
     *out = src;
     return BMLP_OK;
 }

@@ -31,11 +31,6 @@ struct bmlp_source {
     float *table; /* rows copied into memory, which x and y point into, or NULL */
 };
 
-/* bmlp_source_from_dataset with the largest table, in bytes, that it copies the dataset into
- * (bmlp_copy_budget() there). A copied dataset need not outlive the source. */
-bmlp_status_t bmlp_source_from_dataset_budget(const bmlp_dataset_t *ds, size_t budget,
-                                              bmlp_source_t **out, bmlp_error_t *err);
-
 /* bmlp_source_open_npy with the largest table, in bytes, that it copies into memory in place of
  * reading the file through its mapping (bmlp_copy_budget() there). */
 bmlp_status_t bmlp_source_open_npy_budget(const char *path, size_t budget, bmlp_source_t **out,

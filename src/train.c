@@ -69,8 +69,8 @@ typedef struct run {
     const bmlp_train_options_t *opt;
     bmlp_stepper_t stepper;
     bmlp_order_t order;
-    bmlp_source_t split_src; /* src's rows in split order, when split_table is set */
-    float *split_table;
+    bmlp_source_t copy_src; /* a view of src's rows copied into run_table, when that is set */
+    float *run_table;
 } run_t;
 
 /* Runs one epoch of mini-batch SGD and fills the training figures of report. */
@@ -237,34 +237,46 @@ static bmlp_status_t prepare_run(run_t *run, bmlp_error_t *err)
 /* Positions of the split that one call of bmlp_permutation_apply_array takes. */
 #define SPLIT_BLOCK 256
 
+/* Nonzero when each label of src's table is the float after its row's features. */
+static int labels_in_rows(const bmlp_source_t *src)
+{
+    size_t d = src->n_features;
+
+    return src->x_stride == d + 1 && src->y_stride == d + 1 && src->y == src->x + d;
+}
+
 /*
- * Copies the rows of a source with a table into split order, each label after its features,
- * where memory allows and more than one epoch will read them. Training position q then reads
- * table row q in place of sample split(q), which is the same sample, so the run trains the same
- * bits. It no longer evaluates the split permutation for every sample of every epoch, and
- * without a shuffle it reads consecutive rows. Leaves the run as it was when it does not copy.
+ * Copies the rows of a source with a table for the run, each label after its features, where
+ * memory allows. With a validation split and more than one epoch, the copy is in split order.
+ * Training position q then reads table row q in place of sample split(q), the same sample, so
+ * the run trains the same bits without evaluating the split permutation for every sample of
+ * every epoch, and without a shuffle it reads consecutive rows. Otherwise a shuffled run whose
+ * labels sit apart from the rows gets a copy in the same order, so that a shuffled sample costs
+ * one cache miss and not two. Leaves the run as it was when it does not copy.
  */
-static void order_rows_by_split(run_t *run)
+static void copy_rows(run_t *run)
 {
     const bmlp_source_t *src = run->src;
     size_t n = src->n_samples, d = src->n_features;
+    int by_split = run->order.use_split && run->opt->epochs > 1;
     size_t idx[SPLIT_BLOCK];
     bmlp_isa_t isa = run->stepper.ws[0]->isa;
 
-    if (!run->order.use_split || src->x == NULL || run->opt->epochs < 2 ||
+    if (src->x == NULL || (!by_split && !(run->opt->shuffle && !labels_in_rows(src))) ||
         n * (d + 1) * sizeof(float) > bmlp_copy_budget())
         return;
-    run->split_table = bmlp_alloc_table(n * (d + 1) * sizeof(float));
-    if (run->split_table == NULL)
+    run->run_table = bmlp_alloc_table(n * (d + 1) * sizeof(float));
+    if (run->run_table == NULL)
         return;
     for (size_t first = 0; first < n; first += SPLIT_BLOCK) {
         size_t count = n - first < SPLIT_BLOCK ? n - first : SPLIT_BLOCK;
 
         for (size_t s = 0; s < count; s++)
             idx[s] = first + s;
-        bmlp_permutation_apply_array(&run->order.split, idx, count, isa);
+        if (by_split)
+            bmlp_permutation_apply_array(&run->order.split, idx, count, isa);
         for (size_t s = 0; s < count; s++) {
-            float *row = run->split_table + (first + s) * (d + 1);
+            float *row = run->run_table + (first + s) * (d + 1);
 
             memcpy(row, src->x + idx[s] * src->x_stride, d * sizeof(float));
             row[d] = src->y[idx[s] * src->y_stride];
@@ -272,14 +284,15 @@ static void order_rows_by_split(run_t *run)
     }
     /* A view of the table: the copy of src describes the same samples, and the table is freed
      * with the run, not with the view. */
-    run->split_src = *src;
-    run->split_src.x = run->split_table;
-    run->split_src.x_stride = d + 1;
-    run->split_src.y = run->split_table + d;
-    run->split_src.y_stride = d + 1;
-    run->split_src.table = NULL;
-    run->src = &run->split_src;
-    run->order.use_split = 0;
+    run->copy_src = *src;
+    run->copy_src.x = run->run_table;
+    run->copy_src.x_stride = d + 1;
+    run->copy_src.y = run->run_table + d;
+    run->copy_src.y_stride = d + 1;
+    run->copy_src.table = NULL;
+    run->src = &run->copy_src;
+    if (by_split)
+        run->order.use_split = 0;
 }
 
 bmlp_status_t bmlp_train_source(bmlp_net_t *net, const bmlp_source_t *src,
@@ -301,7 +314,7 @@ bmlp_status_t bmlp_train_source(bmlp_net_t *net, const bmlp_source_t *src,
     if (st != BMLP_OK)
         return st;
     run.stepper.profile = opt->profile;
-    order_rows_by_split(&run);
+    copy_rows(&run);
     result->n_train = run.order.n_train;
     result->n_val = run.order.n_val;
     result->isa = run.stepper.ws[0]->isa;
@@ -328,7 +341,7 @@ bmlp_status_t bmlp_train_source(bmlp_net_t *net, const bmlp_source_t *src,
         }
     }
     bmlp_stepper_free(&run.stepper);
-    free(run.split_table);
+    free(run.run_table);
     return st;
 }
 
@@ -340,9 +353,8 @@ bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds, const bmlp_t
 
     memset(result, 0, sizeof(*result));
     st = check_options(opt, err);
-    /* Shuffled training reads a copy with each label after its row, where memory allows. */
     if (st == BMLP_OK)
-        st = bmlp_source_from_dataset_budget(ds, opt->shuffle ? bmlp_copy_budget() : 0, &src, err);
+        st = bmlp_source_from_dataset(ds, &src, err);
     if (st != BMLP_OK)
         return st;
     st = bmlp_train_source(net, src, opt, result, err);
@@ -385,8 +397,7 @@ bmlp_status_t bmlp_evaluate(const bmlp_net_t *net, const bmlp_dataset_t *ds, dou
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                          "dataset has %zu features but the network has %zu inputs", ds->n_features,
                          net->widths[0]);
-    /* Evaluation reads the samples once, in order: a copy would cost more than it saves. */
-    st = bmlp_source_from_dataset_budget(ds, 0, &src, err);
+    st = bmlp_source_from_dataset(ds, &src, err);
     if (st != BMLP_OK)
         return st;
     st = bmlp_stepper_init(&stepper, net, ds->n_samples < EVAL_BATCH ? ds->n_samples : EVAL_BATCH,

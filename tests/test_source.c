@@ -68,8 +68,10 @@ static void write_npy_float64(const char *path, const bmlp_dataset_t *ds)
     assert_int_equal(fclose(f), 0);
 }
 
-/* Trains a fresh 5-8-1 network on src and returns its parameters (malloc'd). */
-static float *train_params(const bmlp_source_t *src, size_t threads, double *val_loss)
+/* Trains a fresh 5-8-1 network on src with the given validation split, and returns its
+ * parameters (malloc'd) and the last epoch's training and validation loss. */
+static float *train_params_split(const bmlp_source_t *src, size_t threads, double val_split,
+                                 double losses[2])
 {
     const size_t hidden[] = {8};
     bmlp_train_options_t opt;
@@ -85,15 +87,27 @@ static float *train_params(const bmlp_source_t *src, size_t threads, double *val
     opt.batch_size = 64;
     opt.threads = threads;
     opt.exact_threads = 1;
+    opt.val_split = val_split;
     if (bmlp_train_source(net, src, &opt, &result, &err) != BMLP_OK) {
         fprintf(stderr, "training failed: %s\n", err.message);
         fail();
     }
-    *val_loss = result.last.val_loss;
+    losses[0] = result.last.train_loss;
+    losses[1] = result.last.val_loss;
     params = malloc(bmlp_net_num_params(net) * sizeof(float));
     assert_non_null(params);
     memcpy(params, bmlp_net_params(net), bmlp_net_num_params(net) * sizeof(float));
     bmlp_net_free(net);
+    return params;
+}
+
+/* train_params_split with the default validation split, returning the validation loss. */
+static float *train_params(const bmlp_source_t *src, size_t threads, double *val_loss)
+{
+    double losses[2];
+    float *params = train_params_split(src, threads, 0.2, losses);
+
+    *val_loss = losses[1];
     return params;
 }
 
@@ -215,31 +229,34 @@ static void npy_copy_matches_mapped(void **state)
     }
 }
 
-/* An in-memory dataset copied into a table of rows trains bitwise the same model as the
- * dataset read in place, and the copy no longer needs the dataset. */
-static void dataset_copy_matches_in_place(void **state)
+/* An in-memory dataset trains bitwise the same model as the same set generated on demand, with
+ * and without a validation split. Training copies the dataset's rows, in split order or as
+ * they are, while the generated set has no rows to copy. */
+static void dataset_copy_matches_generated(void **state)
 {
+    const double splits[2] = {0.0, 0.2};
     bmlp_synth_options_t synth = blobs_options();
-    bmlp_source_t *copied, *in_place;
+    bmlp_source_t *generated, *memory;
     bmlp_dataset_t ds;
     bmlp_error_t err;
-    double loss_copied, loss_in_place;
 
     (void)state;
     assert_int_equal(bmlp_synth_generate(&synth, &ds, &err), BMLP_OK);
-    assert_int_equal(bmlp_source_from_dataset_budget(&ds, SIZE_MAX, &copied, &err), BMLP_OK);
-    assert_int_equal(bmlp_source_from_dataset_budget(&ds, 0, &in_place, &err), BMLP_OK);
-    assert_non_null(copied->table);
-    assert_null(in_place->table);
-    float *b = train_params(in_place, 2, &loss_in_place);
-    bmlp_source_free(in_place);
+    assert_int_equal(bmlp_source_from_dataset(&ds, &memory, &err), BMLP_OK);
+    assert_int_equal(bmlp_source_synthetic(&synth, &generated, &err), BMLP_OK);
+    for (int k = 0; k < 2; k++) {
+        double losses_memory[2], losses_generated[2];
+        float *a = train_params_split(memory, 2, splits[k], losses_memory);
+        float *b = train_params_split(generated, 2, splits[k], losses_generated);
+
+        assert_memory_equal(a, b, (5 * 8 + 8 + 8 + 1) * sizeof(float));
+        assert_memory_equal(losses_memory, losses_generated, sizeof(losses_memory));
+        free(a);
+        free(b);
+    }
+    bmlp_source_free(memory);
+    bmlp_source_free(generated);
     bmlp_dataset_free(&ds);
-    float *a = train_params(copied, 2, &loss_copied);
-    assert_memory_equal(a, b, (5 * 8 + 8 + 8 + 1) * sizeof(float));
-    assert_memory_equal(&loss_copied, &loss_in_place, sizeof(double));
-    free(a);
-    free(b);
-    bmlp_source_free(copied);
 }
 
 /* A synthetic source of 10^10 samples costs no memory until it trains. */
@@ -268,7 +285,7 @@ int main(void)
         cmocka_unit_test(synthetic_source_thread_invariant),
         cmocka_unit_test_teardown(npy_source_matches_synthetic, remove_npy),
         cmocka_unit_test_teardown(npy_copy_matches_mapped, remove_npy),
-        cmocka_unit_test(dataset_copy_matches_in_place),
+        cmocka_unit_test(dataset_copy_matches_generated),
         cmocka_unit_test(huge_synthetic_source_is_cheap),
     };
 

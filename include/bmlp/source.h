@@ -16,11 +16,9 @@ extern "C" {
 
 typedef struct bmlp_source bmlp_source_t;
 
-/* Wraps an in-memory dataset, which must outlive the source. Where the rows take at most an
- * eighth of the machine's memory and half of the free memory, it copies them into a table with
- * each label after its features, which shuffled training reads faster. Training gives the same
- * bits either way. Fails with BMLP_ERR_INVALID_ARGUMENT, naming the sample, when a label is not
- * 0 or 1 or a feature is not finite, or when the dataset is empty. */
+/* Wraps an in-memory dataset, which must outlive the source. Fails with
+ * BMLP_ERR_INVALID_ARGUMENT, naming the sample, when a label is not 0 or 1 or a feature is not
+ * finite, or when the dataset is empty. */
 bmlp_status_t bmlp_source_from_dataset(const bmlp_dataset_t *ds, bmlp_source_t **out,
                                        bmlp_error_t *err);
 
@@ -44,7 +42,11 @@ size_t bmlp_source_num_features(const bmlp_source_t *src);
 
 /*
  * Trains net on src as bmlp_train does. The split and every epoch's order are seeded
- * permutations computed per sample, so no memory grows with the number of samples. The
+ * permutations computed per sample. A source with rows in memory or in a mapped float32 file is
+ * copied once per run where the copy takes at most an eighth of the machine's memory and half
+ * of the free memory. The copy is in split order with a validation split and more than one
+ * epoch, and otherwise, for a shuffled run, has each label after its features. The copy gives the same bits and is freed
+ * before this returns; without it, no memory grows with the number of samples. The
  * standardization of a source other than an in-memory dataset is fitted on at most the first
  * 2^20 samples of the training split.
  */
