@@ -111,6 +111,21 @@ static float *train_params(const bmlp_source_t *src, size_t threads, double *val
     return params;
 }
 
+/* Trains a fresh network on a with threads_a threads and on b with threads_b, with the given
+ * validation split, and checks that both give bitwise the same parameters and losses. */
+static void assert_same_training(const bmlp_source_t *a, size_t threads_a, const bmlp_source_t *b,
+                                 size_t threads_b, double val_split)
+{
+    double losses_a[2], losses_b[2];
+    float *params_a = train_params_split(a, threads_a, val_split, losses_a);
+    float *params_b = train_params_split(b, threads_b, val_split, losses_b);
+
+    assert_memory_equal(params_a, params_b, (5 * 8 + 8 + 8 + 1) * sizeof(float));
+    assert_memory_equal(losses_a, losses_b, sizeof(losses_a));
+    free(params_a);
+    free(params_b);
+}
+
 static bmlp_synth_options_t blobs_options(void)
 {
     bmlp_synth_options_t synth;
@@ -144,21 +159,17 @@ static void synthetic_source_thread_invariant(void **state)
     bmlp_source_free(src);
 }
 
-/* The same set written to an NPY file and read in place trains bitwise the same model as when
- * it is generated on demand: both take the same samples in the same order. */
+/* The same set written to an NPY file trains bitwise the same model as when it is generated on
+ * demand: both take the same samples in the same order. */
 static void npy_source_matches_synthetic(void **state)
 {
     bmlp_synth_options_t synth = blobs_options();
     bmlp_source_t *generated, *mapped;
     bmlp_error_t err;
-    double loss_generated, loss_mapped;
-    int fd;
 
     (void)state;
     snprintf(npy_path, sizeof(npy_path), "/tmp/bmlp-source-XXXXXX");
-    fd = mkstemp(npy_path);
-    assert_true(fd >= 0);
-    close(fd);
+    temp_file(npy_path);
     assert_int_equal(bmlp_synth_write(&synth, npy_path, BMLP_FORMAT_NPY, NULL, NULL, &err),
                      BMLP_OK);
     assert_int_equal(bmlp_source_synthetic(&synth, &generated, &err), BMLP_OK);
@@ -166,12 +177,7 @@ static void npy_source_matches_synthetic(void **state)
     assert_int_equal(bmlp_source_num_samples(mapped), 3000);
     assert_int_equal(bmlp_source_num_features(mapped), 5);
 
-    float *a = train_params(generated, 2, &loss_generated);
-    float *b = train_params(mapped, 1, &loss_mapped);
-    assert_memory_equal(a, b, (5 * 8 + 8 + 8 + 1) * sizeof(float));
-    assert_memory_equal(&loss_generated, &loss_mapped, sizeof(double));
-    free(a);
-    free(b);
+    assert_same_training(generated, 2, mapped, 1, 0.2);
     bmlp_source_free(generated);
     bmlp_source_free(mapped);
 }
@@ -214,16 +220,10 @@ static void npy_copy_matches_mapped(void **state)
     for (int k = 0; k < 2; k++) {
         bmlp_source_t *copied = open_with_budget(paths[k], SIZE_MAX, 1);
         bmlp_source_t *mapped = open_with_budget(paths[k], 0, 0);
-        double loss_copied, loss_mapped;
 
         assert_int_equal(bmlp_source_num_samples(copied), 3000);
         assert_int_equal(bmlp_source_num_features(copied), 5);
-        float *a = train_params(copied, 2, &loss_copied);
-        float *b = train_params(mapped, 2, &loss_mapped);
-        assert_memory_equal(a, b, (5 * 8 + 8 + 8 + 1) * sizeof(float));
-        assert_memory_equal(&loss_copied, &loss_mapped, sizeof(double));
-        free(a);
-        free(b);
+        assert_same_training(copied, 2, mapped, 2, 0.2);
         bmlp_source_free(copied);
         bmlp_source_free(mapped);
     }
@@ -244,16 +244,8 @@ static void dataset_copy_matches_generated(void **state)
     assert_int_equal(bmlp_synth_generate(&synth, &ds, &err), BMLP_OK);
     assert_int_equal(bmlp_source_from_dataset(&ds, &memory, &err), BMLP_OK);
     assert_int_equal(bmlp_source_synthetic(&synth, &generated, &err), BMLP_OK);
-    for (int k = 0; k < 2; k++) {
-        double losses_memory[2], losses_generated[2];
-        float *a = train_params_split(memory, 2, splits[k], losses_memory);
-        float *b = train_params_split(generated, 2, splits[k], losses_generated);
-
-        assert_memory_equal(a, b, (5 * 8 + 8 + 8 + 1) * sizeof(float));
-        assert_memory_equal(losses_memory, losses_generated, sizeof(losses_memory));
-        free(a);
-        free(b);
-    }
+    for (int k = 0; k < 2; k++)
+        assert_same_training(memory, 2, generated, 2, splits[k]);
     bmlp_source_free(memory);
     bmlp_source_free(generated);
     bmlp_dataset_free(&ds);
