@@ -99,7 +99,9 @@ static bmlp_status_t check_npy_values(const bmlp_npy_map_t *map, float *table, b
     for (size_t first = 0; st == BMLP_OK && first < map->rows; first += block) {
         size_t count = map->rows - first < block ? map->rows - first : block;
         st = bmlp_npy_read_rows(map, first, count, x, y, err);
-        for (size_t s = 0; st == BMLP_OK && table != NULL && s < count; s++) {
+        if (st != BMLP_OK || table == NULL)
+            continue;
+        for (size_t s = 0; s < count; s++) {
             float *row = table + (first + s) * map->cols;
 
             memcpy(row, x + s * d, d * sizeof(float));

@@ -234,8 +234,8 @@ static bmlp_status_t prepare_run(run_t *run, bmlp_error_t *err)
     return run->opt->standardize ? fit_standardization(run, err) : BMLP_OK;
 }
 
-/* Positions of the split that one call of bmlp_permutation_apply_array takes. */
-#define SPLIT_BLOCK 256
+/* Rows that copy_rows places per pass: one call of bmlp_permutation_apply_array in split order. */
+#define COPY_BLOCK 256
 
 /* Nonzero when each label of src's table is the float after its row's features. */
 static int labels_in_rows(const bmlp_source_t *src)
@@ -248,9 +248,9 @@ static int labels_in_rows(const bmlp_source_t *src)
 /*
  * Copies the rows of a source with a table for the run, each label after its features, where
  * memory allows. With a validation split and more than one epoch, the copy is in split order.
- * Training position q then reads table row q in place of sample split(q), the same sample, so
- * the run trains the same bits without evaluating the split permutation for every sample of
- * every epoch, and without a shuffle it reads consecutive rows. Otherwise a shuffled run whose
+ * Training position q then reads table row q in place of sample split(q), which is the same
+ * sample, so the run trains the same bits. It no longer evaluates the split permutation for
+ * every sample of every epoch, and without a shuffle it reads consecutive rows. Otherwise a shuffled run whose
  * labels sit apart from the rows gets a copy in the same order, so that a shuffled sample costs
  * one cache miss and not two. Leaves the run as it was when it does not copy.
  */
@@ -258,18 +258,20 @@ static void copy_rows(run_t *run)
 {
     const bmlp_source_t *src = run->src;
     size_t n = src->n_samples, d = src->n_features;
+    /* The source has rows in memory, so their copy's size does not overflow. */
+    size_t bytes = n * (d + 1) * sizeof(float);
     int by_split = run->order.use_split && run->opt->epochs > 1;
-    size_t idx[SPLIT_BLOCK];
+    int for_shuffle = run->opt->shuffle && src->x != NULL && !labels_in_rows(src);
+    size_t idx[COPY_BLOCK];
     bmlp_isa_t isa = run->stepper.ws[0]->isa;
 
-    if (src->x == NULL || (!by_split && !(run->opt->shuffle && !labels_in_rows(src))) ||
-        n * (d + 1) * sizeof(float) > bmlp_copy_budget())
+    if (src->x == NULL || !(by_split || for_shuffle) || bytes > bmlp_copy_budget())
         return;
-    run->run_table = bmlp_alloc_table(n * (d + 1) * sizeof(float));
+    run->run_table = bmlp_alloc_table(bytes);
     if (run->run_table == NULL)
         return;
-    for (size_t first = 0; first < n; first += SPLIT_BLOCK) {
-        size_t count = n - first < SPLIT_BLOCK ? n - first : SPLIT_BLOCK;
+    for (size_t first = 0; first < n; first += COPY_BLOCK) {
+        size_t count = n - first < COPY_BLOCK ? n - first : COPY_BLOCK;
 
         for (size_t s = 0; s < count; s++)
             idx[s] = first + s;
