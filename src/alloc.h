@@ -18,8 +18,8 @@ float *bmlp_alloc_floats(size_t count);
 void *bmlp_alloc_table(size_t bytes);
 
 /* Returns the largest table, in bytes, that the library copies into memory to read it faster:
- * an eighth of the machine's memory, and at most half of what is free now. 0 where the system
- * does not tell. */
+ * an eighth of the machine's memory, and at most half of the memory free now. Returns 0 where
+ * sysconf cannot report the memory sizes. */
 size_t bmlp_copy_budget(void);
 
 /* Frees memory from bmlp_alloc_floats. Accepts NULL. */

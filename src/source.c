@@ -155,8 +155,8 @@ bmlp_status_t bmlp_source_open_npy_budget(const char *path, size_t budget, bmlp_
     src->n_samples = src->map.rows;
     src->n_features = src->map.cols - 1;
     if (src->table != NULL) {
-        /* Training reads the copy, so the mapping is not needed any more. in_memory stays 0,
-         * so that the standardization statistics do not depend on the budget. */
+        /* Training reads the copy, so the mapping is released. The source stays marked as not
+         * in memory, so that the standardization statistics do not depend on the budget. */
         bmlp_npy_unmap(&src->map);
         src->mapped = 0;
         src->x = src->table;
