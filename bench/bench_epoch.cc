@@ -1,13 +1,17 @@
 // One training epoch of the standard workloads at batch 256, per instruction set, five times.
 // The median epoch is reported as samples per second and as a fraction of this machine's bound.
 // The bound (bmlp_step_bound) counts the step's multiply-adds at the measured peak plus its
-// sigmoids at the measured rate.
+// sigmoids at the measured rate. The rates are measured before the first epoch and after each
+// one. Each epoch is set against the higher of the two measurements around it, so a machine
+// whose speed drifts during the run does not inflate the fraction.
 //   S: 2-2-1 on 1,048,576 samples   M: 32-256-1 on 262,144   D: 64-256-256-1 on 131,072
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "bmlp/bmlp.h"
@@ -45,18 +49,28 @@ const bmlp_dataset_t &dataset_for(size_t w)
     return cache.emplace(w, ds).first->second;
 }
 
-// Rates measured once per instruction set.
-const bmlp_machine_rates_t *rates_for(bmlp_isa_t isa)
+// Measures the rates of isa on this thread after a pause of 20 ms, in which the OpenMP threads
+// of an earlier parallel region stop spinning and leave the cores idle.
+bool measure_rates(bmlp_isa_t isa, bmlp_machine_rates_t *rates)
 {
-    static std::map<int, bmlp_machine_rates_t> cache;
-    auto it = cache.find(int(isa));
-    if (it != cache.end())
-        return &it->second;
-    bmlp_machine_rates_t rates;
     bmlp_error_t err;
-    if (bmlp_measure_rates(isa, &rates, &err) != BMLP_OK)
-        return nullptr;
-    return &cache.emplace(int(isa), rates).first->second;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return bmlp_measure_rates(isa, rates, &err) == BMLP_OK;
+}
+
+// Returns the higher of each rate of a and b, which bound a run between the two measurements.
+bmlp_machine_rates_t higher_rates(const bmlp_machine_rates_t &a, const bmlp_machine_rates_t &b)
+{
+    bmlp_machine_rates_t r = a;
+    r.flops_per_second = std::max(a.flops_per_second, b.flops_per_second);
+    r.sigmoids_per_second = std::max(a.sigmoids_per_second, b.sigmoids_per_second);
+    return r;
+}
+
+double median(std::vector<double> v)
+{
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
 }
 
 int record_epoch(const bmlp_epoch_report_t *report, void *user)
@@ -72,12 +86,12 @@ void BM_Epoch(benchmark::State &state)
     // The third argument, where given, is 0 to visit the samples in stored order.
     const bool shuffle = state.range(2) != 0;
     const Workload &load = kWorkloads[w];
-    const bmlp_machine_rates_t *rates = rates_for(isa);
     const bmlp_dataset_t &ds = dataset_for(w);
+    bmlp_machine_rates_t before;
     bmlp_net_t *net = nullptr;
     bmlp_error_t err;
 
-    if (rates == nullptr) {
+    if (!measure_rates(isa, &before)) {
         state.SkipWithError("instruction set not available on this CPU");
         return;
     }
@@ -99,34 +113,43 @@ void BM_Epoch(benchmark::State &state)
     // The bound is that of one core, so the epoch runs on one thread.
     opt.threads = 1;
     double seconds = 0.0;
-    std::vector<double> epochs;
+    std::vector<double> epochs, bounds, fractions, peaks, sigmoid_rates;
     opt.on_epoch = record_epoch;
     opt.user = &seconds;
 
     for (auto _ : state) {
         bmlp_train_result_t result;
+        bmlp_machine_rates_t after;
         if (bmlp_train(net, &ds, &opt, &result, &err) != BMLP_OK) {
             state.SkipWithError(err.message);
             break;
         }
-        // Only the training steps count: not the checks and set-up before the first epoch.
+        // Only the training steps count: not the checks and set-up before the first epoch, nor
+        // the measurement of the rates.
         state.SetIterationTime(seconds);
+        if (!measure_rates(isa, &after)) {
+            state.SkipWithError("measuring the rates failed");
+            break;
+        }
+        const bmlp_machine_rates_t around = higher_rates(before, after);
+        const double bound = bmlp_step_bound(net, &around);
         epochs.push_back(seconds);
+        bounds.push_back(bound);
+        fractions.push_back(double(load.samples) / seconds / bound);
+        peaks.push_back(after.flops_per_second);
+        sigmoid_rates.push_back(after.sigmoids_per_second);
+        before = after;
     }
     if (epochs.empty()) {
         bmlp_net_free(net);
         return;
     }
-    // The median epoch, so that one epoch slowed by another process does not set the figure.
-    std::sort(epochs.begin(), epochs.end());
-    seconds = epochs[epochs.size() / 2];
-    const double bound = bmlp_step_bound(net, rates);
-    const double per_second = double(load.samples) / seconds;
-    state.counters["samples_per_second"] = per_second;
-    state.counters["bound_samples_per_second"] = bound;
-    state.counters["bound_fraction"] = per_second / bound;
-    state.counters["peak_GFLOPS"] = rates->flops_per_second * 1e-9;
-    state.counters["sigmoids_per_ns"] = rates->sigmoids_per_second * 1e-9;
+    // Medians, so that one epoch slowed by another process does not set the figure.
+    state.counters["samples_per_second"] = double(load.samples) / median(epochs);
+    state.counters["bound_samples_per_second"] = median(bounds);
+    state.counters["bound_fraction"] = median(fractions);
+    state.counters["peak_GFLOPS"] = median(peaks) * 1e-9;
+    state.counters["sigmoids_per_ns"] = median(sigmoid_rates) * 1e-9;
     state.SetLabel(std::string(load.name) + " " + bmlp_isa_name(isa) +
                    (shuffle ? "" : " in stored order"));
     bmlp_net_free(net);

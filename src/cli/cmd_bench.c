@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -20,8 +21,9 @@ static const char bench_help[] =
     "sigmoid rate that this binary measures on one core, times the thread count. Each\n"
     "figure is the median of --repeats epochs, with their spread (max - min) / median.\n"
     "Every thread count must train bitwise the same weights as the first one. The rates\n"
-    "are measured again at the end, and a warning on standard error tells when they come\n"
-    "out more than 15% higher, as the fractions were then overstated.\n"
+    "are measured before the first epoch and after each one, and each epoch is set against\n"
+    "the higher of the two measurements around it, so that the fraction follows a machine\n"
+    "whose speed drifts. The header shows the first measurement.\n"
     "\n"
     "Options:\n"
     "  --workload NAME      S (2-2-1, 1,048,576 samples), M (32-256-1, 262,144 samples),\n"
@@ -239,27 +241,56 @@ static double median(double *v, size_t n)
     return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Collects each epoch's report. */
+/* Collects each epoch's report and the machine's rates measured after it; rates[0] is the
+ * measurement before the first epoch. */
 typedef struct epoch_log {
     bmlp_epoch_report_t reports[1000];
+    bmlp_machine_rates_t rates[1001];
     size_t count;
+    bmlp_error_t rates_err; /* why a measurement after an epoch failed, if one did */
 } epoch_log_t;
+
+/* Measures the rates of isa on this thread after a pause of 20 ms, in which libgomp's threads
+ * of the epoch just trained stop spinning (300,000 iterations by default) and leave the cores
+ * idle. */
+static bmlp_status_t measure_rates_idle(bmlp_isa_t isa, bmlp_machine_rates_t *rates,
+                                        bmlp_error_t *err)
+{
+    struct timespec pause = {0, 20000000L};
+
+    nanosleep(&pause, NULL);
+    return bmlp_measure_rates(isa, rates, err);
+}
 
 static int log_epoch(const bmlp_epoch_report_t *report, void *user)
 {
     epoch_log_t *log = user;
 
-    log->reports[log->count++] = *report;
+    log->reports[log->count] = *report;
+    if (measure_rates_idle(log->rates[0].isa, &log->rates[log->count + 1], &log->rates_err) !=
+        BMLP_OK)
+        return 1; /* stops the training, which then returns BMLP_ERR_CANCELLED */
+    log->count++;
     return 0;
+}
+
+/* The bound of one core at the higher of each rate in a and b. */
+static double bound_between(const bmlp_net_t *net, const bmlp_machine_rates_t *a,
+                            const bmlp_machine_rates_t *b)
+{
+    bmlp_machine_rates_t r = *a;
+
+    r.flops_per_second = fmax(a->flops_per_second, b->flops_per_second);
+    r.sigmoids_per_second = fmax(a->sigmoids_per_second, b->sigmoids_per_second);
+    return bmlp_step_bound(net, &r);
 }
 
 /* Trains net for args->repeats epochs on threads threads and fills m; returns the status. */
 static bmlp_status_t measure(const bench_args_t *a, bmlp_net_t *net, const bmlp_dataset_t *ds,
-                             size_t threads, const bmlp_machine_rates_t *rates, measurement_t *m,
-                             bmlp_error_t *err)
+                             size_t threads, measurement_t *m, bmlp_error_t *err)
 {
     static epoch_log_t log;
-    double rate[1000] = {0.0}, phase[1000] = {0.0};
+    double rate[1000] = {0.0}, phase[1000] = {0.0}, fraction[1000] = {0.0};
     bmlp_train_options_t opt;
     bmlp_train_result_t result;
     bmlp_step_work_t work = bmlp_step_work(net);
@@ -271,25 +302,34 @@ static bmlp_status_t measure(const bench_args_t *a, bmlp_net_t *net, const bmlp_
     opt.learning_rate = 0.01f;
     opt.val_split = 0.0;
     opt.standardize = 0;
-    opt.isa = rates->isa;
+    opt.isa = a->isa;
     opt.threads = threads;
     opt.exact_threads = 1;
     opt.profile = 1;
     opt.on_epoch = log_epoch;
     opt.user = &log;
     log.count = 0;
-    st = bmlp_train(net, ds, &opt, &result, err);
+    bmlp_error_clear(&log.rates_err);
+    st = measure_rates_idle(a->isa, &log.rates[0], err);
+    if (st == BMLP_OK)
+        st = bmlp_train(net, ds, &opt, &result, err);
+    if (st != BMLP_OK && log.rates_err.status != BMLP_OK) {
+        *err = log.rates_err;
+        return log.rates_err.status;
+    }
     if (st != BMLP_OK)
         return st;
     if (log.count == 0)
         return BMLP_ERR_CANCELLED;
-    for (size_t r = 0; r < log.count; r++)
+    for (size_t r = 0; r < log.count; r++) {
         rate[r] = log.reports[r].samples_per_second;
+        fraction[r] = rate[r] / (bound_between(net, &log.rates[r], &log.rates[r + 1]) *
+                                 (double)result.threads);
+    }
+    m->bound_fraction = median(fraction, log.count);
     m->samples_per_second = median(rate, log.count);
     m->spread = (rate[log.count - 1] - rate[0]) / m->samples_per_second;
     m->gflops = m->samples_per_second * 2.0 * work.multiply_adds * 1e-9;
-    m->bound_fraction = m->samples_per_second /
-                        (bmlp_step_bound(net, rates) * (double)result.threads);
     for (int p = 0; p < BMLP_PHASES; p++) {
         for (size_t r = 0; r < log.count; r++)
             phase[r] = log.reports[r].phase_seconds[p] / (double)ds->n_samples;
@@ -332,8 +372,7 @@ static void print_point(const bench_args_t *a, const workload_t *w, const char *
 }
 
 /* Runs every thread count of one workload; returns the exit status. */
-static int bench_workload(const bench_args_t *a, const workload_t *w,
-                          const bmlp_machine_rates_t *rates, int *first)
+static int bench_workload(const bench_args_t *a, const workload_t *w, int *first)
 {
     bmlp_synth_options_t synth = {BMLP_SYNTH_BLOBS, w->samples, w->inputs, 2.0, 1, 0, 0.0};
     float *reference = NULL;
@@ -353,7 +392,7 @@ static int bench_workload(const bench_args_t *a, const workload_t *w,
         bmlp_status_t st = bmlp_net_create(w->inputs, w->hidden, w->num_hidden, &net, &err);
 
         if (st == BMLP_OK)
-            st = measure(a, net, &ds, a->threads[i], rates, &m, &err);
+            st = measure(a, net, &ds, a->threads[i], &m, &err);
         if (st != BMLP_OK) {
             cli_print_error("bench", &err);
             rc = cli_exit_status(st);
@@ -377,36 +416,6 @@ static int bench_workload(const bench_args_t *a, const workload_t *w,
     free(reference);
     bmlp_dataset_free(&ds);
     return rc;
-}
-
-/* Fraction by which a rate measured again may exceed the first measurement before the bound
- * fractions are called into doubt. Repeated measurements on an idle 2-core VM spread by up to
- * 10%. */
-#define RATE_TOLERANCE 0.15
-
-/*
- * Measures the machine's rates again after the workloads. Every bound fraction was computed
- * from the first measurement, so a first measurement taken while the machine was slow makes
- * them all too high. When a rate now comes out more than RATE_TOLERANCE higher, a warning on
- * standard error says so and by how much.
- */
-static void check_rates_again(const bmlp_machine_rates_t *first)
-{
-    bmlp_machine_rates_t again;
-    bmlp_error_t err;
-    double flops, sigmoids;
-
-    bmlp_error_clear(&err);
-    if (bmlp_measure_rates(first->isa, &again, &err) != BMLP_OK)
-        return;
-    flops = again.flops_per_second / first->flops_per_second - 1.0;
-    sigmoids = again.sigmoids_per_second / first->sigmoids_per_second - 1.0;
-    if (flops > RATE_TOLERANCE || sigmoids > RATE_TOLERANCE)
-        fprintf(stderr,
-                "bmlp bench: warning: measured again after the runs, the multiply-add peak is "
-                "%.0f%% and the sigmoid rate %.0f%% above the first measurement, so the bound "
-                "fractions may be overstated by up to that much; run again on a quiet machine\n",
-                100.0 * flops, 100.0 * sigmoids);
 }
 
 int cmd_bench(int argc, char **argv)
@@ -437,10 +446,8 @@ int cmd_bench(int argc, char **argv)
         printf("   (phases in ns per sample)\n");
     }
     for (size_t w = 0; w < args.num_workloads && rc == EXIT_OK; w++)
-        rc = bench_workload(&args, &args.workloads[w], &rates, &first);
+        rc = bench_workload(&args, &args.workloads[w], &first);
     if (args.json)
         printf("\n]\n");
-    if (rc == EXIT_OK)
-        check_rates_again(&rates);
     return rc;
 }
