@@ -142,6 +142,31 @@ ALWAYS_INLINE void gemm_block(size_t mr, size_t depth, const float *P, size_t pr
     }
 }
 
+/* Calls gemm_block for MR rows of row stride prs. With column stride 1, row strides of 32, 64,
+ * 128 and 256 floats become compile-time constants. Each row's multiplier is then a constant
+ * offset from one pointer: with a stride known only at run time, MR index registers do not fit. */
+static void gemm_block_strided(size_t depth, const float *P, size_t prs, size_t pps, const float *B,
+                               size_t ldb, size_t s0, size_t ns, const float *init, int accumulate,
+                               const float *S, size_t lds, float *C, size_t ldc)
+{
+#define STRIDE_CASE(R)                                                                             \
+    case R:                                                                                        \
+        gemm_block(MR, depth, P, R, 1, B, ldb, s0, ns, init, accumulate, S, lds, C, ldc);          \
+        return;
+    if (pps == 1) {
+        switch (prs) {
+            STRIDE_CASE(32)
+            STRIDE_CASE(64)
+            STRIDE_CASE(128)
+            STRIDE_CASE(256)
+        default:
+            break;
+        }
+    }
+#undef STRIDE_CASE
+    gemm_block(MR, depth, P, prs, pps, B, ldb, s0, ns, init, accumulate, S, lds, C, ldc);
+}
+
 /* Calls gemm_block with the row count as a compile-time constant for each count below MR. */
 static void gemm_block_rows(size_t mr, size_t depth, const float *P, size_t prs, size_t pps,
                             const float *B, size_t ldb, size_t s0, size_t ns, const float *init,
@@ -301,9 +326,9 @@ static void gemm_ex(size_t rows, size_t n, size_t depth, const float *P, size_t 
                            init != NULL ? init + r0 : NULL, accumulate,
                            S != NULL ? S + r0 * lds : NULL, lds, C + r0 * ldc, ldc);
             else
-                gemm_block(MR, depth, P + r0 * prs, prs, pps, B, ldb, s0, ns,
-                           init != NULL ? init + r0 : NULL, accumulate,
-                           S != NULL ? S + r0 * lds : NULL, lds, C + r0 * ldc, ldc);
+                gemm_block_strided(depth, P + r0 * prs, prs, pps, B, ldb, s0, ns,
+                                   init != NULL ? init + r0 : NULL, accumulate,
+                                   S != NULL ? S + r0 * lds : NULL, lds, C + r0 * ldc, ldc);
             if (H != NULL)
                 sigmoid_block(MR, s0, ns, C + r0 * ldc, ldc, H + r0 * ldh, ldh);
         }

@@ -394,6 +394,21 @@ static void weight_grad_matches_scalar(void **state)
     for_each_shape(check_weight_grad);
 }
 
+/* Products whose multipliers have a row stride of 128 or 256 floats, which the vector kernels
+ * compile as constants: W of 128 or 256 columns, and dZ of leading dimension n + 5 = 128 or 256.
+ * for_each_shape covers strides 32 and 64. */
+static void constant_row_strides_match_scalar(void **state)
+{
+    (void)state;
+    for (size_t t = 0; t < num_tables; t++) {
+        check_dense_forward(tables[t], 30, 37, 128);
+        check_dense_forward(tables[t], 30, 37, 256);
+        check_forward_sigmoid(tables[t], 30, 37, 256);
+        check_weight_grad(tables[t], 30, 123, 20);
+        check_weight_grad(tables[t], 30, 251, 20);
+    }
+}
+
 /* Row sums and the elementwise kernels, on every m and n up to 67. */
 static void bias_grad_matches_scalar(void **state)
 {
@@ -795,6 +810,7 @@ int main(void)
         cmocka_unit_test(dense_forward_matches_scalar),
         cmocka_unit_test(dense_backward_matches_scalar),
         cmocka_unit_test(weight_grad_matches_scalar),
+        cmocka_unit_test(constant_row_strides_match_scalar),
         cmocka_unit_test(fused_kernels_match_unfused),
         cmocka_unit_test(gather_tile_bitwise_equal),
         cmocka_unit_test(gather_tile_scalar_values),
