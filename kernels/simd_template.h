@@ -741,17 +741,17 @@ static void KNAME(gather_tile)(size_t d, size_t n, const float *restrict x, size
 #error "small_step flushes its loss lanes after whole groups of SMALL_T vectors"
 #endif
 
-/* Loads vector t of a group: feature j of VL samples into in[j * SMALL_T + t], standardized as
- * in gather_tile, and their labels into *yv. ns (1 to VL) samples start at position s0 of the
- * chunk. Lanes past them repeat the first one, so that every address is valid. label_in_row is
- * set when each label is the float after its row's features. */
-ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t s0, size_t ns,
-                              const size_t *restrict rows, const float *restrict x, size_t x_stride,
-                              const float *restrict y, size_t y_stride, int strided,
-                              int label_in_row, vindex_t xstep, vindex_t ystep, vec_t *in, size_t t,
-                              vec_t *yv)
+/* Loads vector t of a group of tile vectors: feature j < d of VL samples into
+ * in[j * tile + t], standardized as in gather_tile, and their labels into *yv. ns (1 to VL)
+ * samples start at position s0 of the chunk. Lanes past them repeat the first one, so that
+ * every address is valid. label_in_row is set when each label is the float after its row's
+ * features. */
+ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t d, size_t tile, size_t s0,
+                              size_t ns, const size_t *restrict rows, const float *restrict x,
+                              size_t x_stride, const float *restrict y, size_t y_stride,
+                              int strided, int label_in_row, vindex_t xstep, vindex_t ystep,
+                              vec_t *in, size_t t, vec_t *yv)
 {
-    size_t d = net->widths[0];
     size_t base = rows != NULL ? rows[s0] : s0;
     int run = strided && ns == VL, label_loaded = 0;
     size_t off[VL], yoff[VL];
@@ -773,27 +773,28 @@ ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t s0, size_t ns,
     }
     /* A run of rows of two or three floats that hold only features, or the features and then
      * the label, is loaded whole and split into columns. */
-    if (run && (x_stride == 2 || x_stride == 3) && (d == x_stride || label_in_row)) {
-        vec_t col[3];
+    if (run && (x_stride == 2 || x_stride == 3) && (d == x_stride || label_in_row) && d <= 3) {
+        /* Zeros past x_stride columns are never read. They keep the copies of this code for a
+         * constant d from reading an unset or missing element. */
+        vec_t col[4] = {vzero(), vzero(), vzero(), vzero()};
 
         if (x_stride == 2)
             vload_pairs(x + base * 2, &col[0], &col[1]);
         else
             vload_triples(x + base * 3, &col[0], &col[1], &col[2]);
         for (size_t j = 0; j < d; j++)
-            in[j * SMALL_T + t] = col[j];
+            in[j * tile + t] = col[j];
         if (label_in_row) {
             *yv = col[d];
             label_loaded = 1;
         }
     } else {
         for (size_t j = 0; j < d; j++)
-            in[j * SMALL_T + t] = run ? vgather_index(x + base * x_stride + j, xstep)
-                                      : vgather(x + j, off);
+            in[j * tile + t] = run ? vgather_index(x + base * x_stride + j, xstep)
+                                   : vgather(x + j, off);
     }
     for (size_t j = 0; j < d && net->mean != NULL; j++)
-        in[j * SMALL_T + t] = vdiv(vsub(in[j * SMALL_T + t], vset1(net->mean[j])),
-                                   vset1(net->std[j]));
+        in[j * tile + t] = vdiv(vsub(in[j * tile + t], vset1(net->mean[j])), vset1(net->std[j]));
     if (label_loaded)
         return;
     if (!run)
@@ -828,6 +829,185 @@ ALWAYS_INLINE void small_prefetch(size_t q0, size_t n, const size_t *restrict ro
     }
 }
 
+/* Widest input and hidden layer of the networks that tiny_step takes. */
+#define TINY_MAX_WIDTH 4
+
+/* Vectors of samples per tile of tiny_step: one loss flush. */
+#define TINY_T BMLP_SMALL_LOSS_FLUSH
+
+/* Prefetches the rows of VL samples in stored order from sample s on: their features, and their
+ * labels when these are apart and contiguous. The addresses are formed as integers because they
+ * may lie past the last row, where a prefetch is harmless but a pointer would be undefined. */
+ALWAYS_INLINE void tiny_prefetch_rows(const float *x, size_t x_stride, const float *y,
+                                      size_t y_stride, int label_in_row, size_t s)
+{
+    uintptr_t first = (uintptr_t)x + s * x_stride * sizeof(float);
+    uintptr_t end = first + VL * x_stride * sizeof(float);
+
+    for (uintptr_t a = first; a < end; a += 64)
+        __builtin_prefetch((const void *)a);
+    if (!label_in_row && y_stride == 1)
+        __builtin_prefetch((const void *)((uintptr_t)y + s * sizeof(float)));
+}
+
+/* Replaces each of the count vectors at v by its sigmoid. Out of line, so that only the loop's
+ * own pointer and count are live across each exp call, in registers that calls preserve. */
+static __attribute__((noinline)) void sigmoid_vectors(vec_t *v, size_t count)
+{
+    for (size_t u = 0; u < count; u++)
+        v[u] = vsigmoid(v[u]);
+}
+
+/*
+ * small_step for a network of d inputs, one hidden layer of h units and one output, with d and h
+ * constants at each call, so that the weights and the gradient sums stay in registers. Each
+ * tile of TINY_T vectors goes through passes that each loop over its vectors: the hidden sums,
+ * their sigmoids, the output's sum and exp, and then the loss and every gradient. Only the
+ * second and third passes call SLEEF, which clobbers every vector register, and no gradient sum
+ * is live across those calls. Each lane takes the operations of small_step in the same order,
+ * so the results agree bit for bit.
+ */
+ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, size_t n,
+                               const float *restrict x, size_t x_stride, const float *restrict y,
+                               size_t y_stride, const size_t *restrict rows,
+                               const size_t *restrict next_rows, size_t next_n,
+                               float *restrict grads, size_t *correct)
+{
+    vec_t in[TINY_MAX_WIDTH * TINY_T], hid[TINY_MAX_WIDTH * TINY_T];
+    vec_t z[TINY_T], e[TINY_T], yv[TINY_T];
+    vec_t gw1[TINY_MAX_WIDTH * TINY_MAX_WIDTH], gb1[TINY_MAX_WIDTH], gw2[TINY_MAX_WIDTH], gb2;
+    const float *W1 = net->params + net->w_offset[0], *b1 = net->params + net->b_offset[0];
+    const float *W2 = net->params + net->w_offset[1], *b2 = net->params + net->b_offset[1];
+    int strided = x_stride < GATHER_STRIDE_MAX && y_stride < GATHER_STRIDE_MAX;
+    int label_in_row = y_stride == x_stride && d + 1 == x_stride &&
+                       (uintptr_t)y - (uintptr_t)x == d * sizeof(float);
+    size_t row_floats = d + (label_in_row ? 1 : 0);
+    size_t ahead = n < BMLP_SMALL_PREFETCH_AHEAD ? n : BMLP_SMALL_PREFETCH_AHEAD;
+    vindex_t xstep = vstride_index(strided ? x_stride : 0);
+    vindex_t ystep = vstride_index(strided ? y_stride : 0);
+    vec_t one = vset1(1.0f);
+    vec_t loss_lanes = vzero(), log_product = one;
+    double loss = 0.0;
+    size_t hits = 0;
+
+    gb2 = vzero();
+    for (size_t i = 0; i < h; i++) {
+        gb1[i] = vzero();
+        gw2[i] = vzero();
+        for (size_t j = 0; j < d; j++)
+            gw1[i * d + j] = vzero();
+    }
+    for (size_t g0 = 0; g0 < n; g0 += TINY_T * VL) {
+        /* Vectors wholly past the last sample repeat its first sample with a zero gradient. */
+        for (size_t t = 0; t < TINY_T; t++) {
+            size_t s0 = g0, ns = 1;
+
+            if (g0 + t * VL < n) {
+                s0 = g0 + t * VL;
+                ns = n - s0 < VL ? n - s0 : VL;
+            }
+            if (rows != NULL)
+                small_prefetch(g0 + t * VL + ahead, n, rows, next_rows, next_n, x, x_stride,
+                               row_floats, y, y_stride, label_in_row);
+            small_load(net, d, TINY_T, s0, ns, rows, x, x_stride, y, y_stride, strided,
+                       label_in_row, xstep, ystep, in, t, &yv[t]);
+        }
+
+        /* Hidden sums b + W x, the products added in input order, then their sigmoids. */
+        for (size_t t = 0; t < TINY_T; t++) {
+            for (size_t i = 0; i < h; i++) {
+                vec_t sum = vset1(b1[i]);
+
+                for (size_t j = 0; j < d; j++)
+                    sum = vfma(vset1(W1[i * d + j]), in[j * TINY_T + t], sum);
+                hid[i * TINY_T + t] = sum;
+            }
+        }
+        sigmoid_vectors(hid, h * TINY_T);
+
+        /* The output's logit, and the exp that serves its probability and its loss. In stored
+         * order, the rows of the next tile are requested meanwhile. */
+        for (size_t t = 0; t < TINY_T; t++) {
+            vec_t sum = vset1(b2[0]);
+
+            if (rows == NULL)
+                tiny_prefetch_rows(x, x_stride, y, y_stride, label_in_row, g0 + (TINY_T + t) * VL);
+            for (size_t i = 0; i < h; i++)
+                sum = vfma(vset1(W2[i]), hid[i * TINY_T + t], sum);
+            z[t] = sum;
+            e[t] = vexp(vsub(vzero(), vabs(sum)));
+        }
+
+        /* The loss as in small_step, then the gradients of both layers, vector by vector. */
+        for (size_t t = 0; t < TINY_T; t++) {
+            size_t live = 0;
+            vec_t et = e[t];
+            vec_t p = vdiv(vselect_sign(z[t], one, et), vadd(one, et));
+            vec_t dz = vsub(p, yv[t]);
+            vec_t lz = vloss_linear(z[t], yv[t]);
+
+            if (g0 + t * VL < n)
+                live = n - g0 - t * VL < VL ? n - g0 - t * VL : VL;
+            if (live < VL) {
+                dz = vkeep_n(dz, live);
+                lz = vkeep_n(lz, live);
+                et = vkeep_n(et, live);
+            }
+            loss_lanes = vadd(loss_lanes, lz);
+            log_product = vmul(log_product, vadd(one, et));
+            hits += live > 0 ? vcount_hits(p, yv[t], live) : 0;
+
+            gb2 = vadd(gb2, dz);
+            for (size_t i = 0; i < h; i++)
+                gw2[i] = vfma(dz, hid[i * TINY_T + t], gw2[i]);
+            for (size_t i = 0; i < h; i++) {
+                vec_t a = hid[i * TINY_T + t];
+                vec_t di = vsigmoid_chain(vmul(vset1(W2[i]), dz), a);
+
+                gb1[i] = vadd(gb1[i], di);
+                for (size_t j = 0; j < d; j++)
+                    gw1[i * d + j] = vfma(di, in[j * TINY_T + t], gw1[i * d + j]);
+            }
+        }
+        loss += vsum_double(loss_lanes) + vsum_double(vlog(log_product));
+        loss_lanes = vzero();
+        log_product = one;
+    }
+    for (size_t i = 0; i < h; i++) {
+        for (size_t j = 0; j < d; j++)
+            grads[net->w_offset[0] + i * d + j] = vsum(gw1[i * d + j]);
+        grads[net->b_offset[0] + i] = vsum(gb1[i]);
+        grads[net->w_offset[1] + i] = vsum(gw2[i]);
+    }
+    grads[net->b_offset[1]] = vsum(gb2);
+    *correct = hits;
+    return loss;
+}
+
+/* Calls tiny_step with d and h as constants, for each d and h up to TINY_MAX_WIDTH. */
+static double tiny_step_any(size_t d, size_t h, const bmlp_small_net_t *net, size_t n,
+                            const float *restrict x, size_t x_stride, const float *restrict y,
+                            size_t y_stride, const size_t *restrict rows,
+                            const size_t *restrict next_rows, size_t next_n, float *restrict grads,
+                            size_t *correct)
+{
+#define TINY_CASE(D, H)                                                                            \
+    case (D) * (TINY_MAX_WIDTH + 1) + (H):                                                         \
+        return tiny_step(D, H, net, n, x, x_stride, y, y_stride, rows, next_rows, next_n, grads,   \
+                         correct);
+#define TINY_ROW(D) TINY_CASE(D, 1) TINY_CASE(D, 2) TINY_CASE(D, 3) TINY_CASE(D, 4)
+    switch (d * (TINY_MAX_WIDTH + 1) + h) {
+        TINY_ROW(1)
+        TINY_ROW(2)
+        TINY_ROW(3)
+        TINY_ROW(4)
+    default:
+        return 0.0;
+    }
+#undef TINY_ROW
+#undef TINY_CASE
+}
+
 static double KNAME(small_step)(const bmlp_small_net_t *net, size_t n, const float *restrict x,
                                 size_t x_stride, const float *restrict y, size_t y_stride,
                                 const size_t *restrict rows, const size_t *restrict next_rows,
@@ -856,6 +1036,9 @@ static double KNAME(small_step)(const bmlp_small_net_t *net, size_t n, const flo
     double loss = 0.0;
     size_t hits = 0;
 
+    if (L == 2 && net->widths[0] <= TINY_MAX_WIDTH && net->widths[1] <= TINY_MAX_WIDTH)
+        return tiny_step_any(net->widths[0], net->widths[1], net, n, x, x_stride, y, y_stride, rows,
+                             next_rows, next_n, grads, correct);
     first[0] = 0;
     for (size_t l = 0; l < L; l++)
         first[l + 1] = first[l] + net->widths[l];
@@ -875,8 +1058,8 @@ static double KNAME(small_step)(const bmlp_small_net_t *net, size_t n, const flo
             if (rows != NULL)
                 small_prefetch(g0 + t * VL + ahead, n, rows, next_rows, next_n, x, x_stride,
                                row_floats, y, y_stride, label_in_row);
-            small_load(net, s0, ns, rows, x, x_stride, y, y_stride, strided, label_in_row, xstep,
-                       ystep, act, t, &yv[t]);
+            small_load(net, net->widths[0], SMALL_T, s0, ns, rows, x, x_stride, y, y_stride,
+                       strided, label_in_row, xstep, ystep, act, t, &yv[t]);
         }
 
         /* Forward: z = b + W a with the products added in input order, then the sigmoid. */
