@@ -7,10 +7,15 @@
 //   S: 2-2-1 on 1,048,576 samples   M: 32-256-1 on 262,144   D: 64-256-256-1 on 131,072
 #include <benchmark/benchmark.h>
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <map>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -170,6 +175,71 @@ BENCHMARK(BM_Epoch)
     ->UseManualTime()
     ->Iterations(5)
     ->Unit(benchmark::kMillisecond);
+
+// The rows of S (two features and the label, 12 bytes) in a shuffled order, only read: a
+// ceiling for shuffled training of S on this machine. The table sits on huge pages, as the
+// training's copy does, and the order is a precomputed random permutation, so the loop costs
+// one random row read per sample and nothing else. Each row is prefetched 64 rows ahead, the
+// fastest of the distances from 0 to 256 tried on the 2-core VM, and the sums go to 8
+// accumulators so that no chain of adds sets the pace. rows_per_second is the median of 5
+// passes. bound_fraction_ceiling is the fraction of S's bound (widest instruction set, rates
+// measured before and after) at which a step that only read its row would run.
+void BM_ShuffledRowReads(benchmark::State &state)
+{
+    constexpr size_t kRows = 1048576, kFloats = 3, kAhead = 64, kSums = 8;
+    const size_t bytes = kRows * kFloats * sizeof(float);
+    const size_t huge = size_t(1) << 21;
+    float *table = static_cast<float *>(std::aligned_alloc(huge, (bytes + huge - 1) / huge * huge));
+    const size_t hidden[] = {2};
+    bmlp_machine_rates_t before, after;
+    bmlp_net_t *net = nullptr;
+    bmlp_error_t err;
+
+    if (table == nullptr || !measure_rates(BMLP_ISA_AUTO, &before) ||
+        bmlp_net_create(2, hidden, 1, &net, &err) != BMLP_OK) {
+        state.SkipWithError("allocating the table or measuring the rates failed");
+        std::free(table);
+        return;
+    }
+    madvise(table, bytes, MADV_HUGEPAGE);
+    for (size_t i = 0; i < kRows * kFloats; i++)
+        table[i] = float(i % 1000) * 0.001f;
+    std::vector<uint32_t> order(kRows);
+    for (size_t i = 0; i < kRows; i++)
+        order[i] = uint32_t(i);
+    std::mt19937_64 generator(1);
+    std::shuffle(order.begin(), order.end(), generator);
+
+    std::vector<double> passes;
+    float sums[kSums] = {0.0f};
+    for (auto _ : state) {
+        const auto start = std::chrono::steady_clock::now();
+        for (size_t i = 0; i < kRows; i++) {
+            if (i + kAhead < kRows)
+                __builtin_prefetch(table + size_t(order[i + kAhead]) * kFloats);
+            const float *row = table + size_t(order[i]) * kFloats;
+            sums[i % kSums] += row[0] + row[1] + row[2];
+        }
+        const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+        state.SetIterationTime(elapsed.count());
+        passes.push_back(elapsed.count());
+    }
+    benchmark::DoNotOptimize(sums);
+    if (!passes.empty() && measure_rates(BMLP_ISA_AUTO, &after)) {
+        const bmlp_machine_rates_t around = higher_rates(before, after);
+        const double seconds = median(passes);
+        state.counters["rows_per_second"] = double(kRows) / seconds;
+        state.counters["ns_per_row"] = seconds / double(kRows) * 1e9;
+        state.counters["bound_fraction_ceiling"] =
+            double(kRows) / seconds / bmlp_step_bound(net, &around);
+        state.SetLabel(std::string("S rows in shuffled order, read only; bound of ") +
+                       bmlp_isa_name(around.isa));
+    }
+    bmlp_net_free(net);
+    std::free(table);
+}
+
+BENCHMARK(BM_ShuffledRowReads)->UseManualTime()->Iterations(5)->Unit(benchmark::kMillisecond);
 
 } // namespace
 
