@@ -6,14 +6,17 @@
 # Strong scaling keeps the samples fixed; weak scaling multiplies them by the thread count.
 # Each point trains with exactly that many threads (--exact-threads) on synthetic blobs, written
 # once to an NPY file in the output directory so that generating them is not timed, and
-# records the median samples/s of its epochs. The script writes scaling.csv and scaling.png
-# (gnuplot) into the output directory, prints the parallel efficiency of every point, and
-# checks that every strong-scaling point of a workload saved a model file identical to the one
-# of 1 thread.
+# records the median samples/s of its epochs. Each workload and mode sweeps the thread counts
+# several times. A sweep's speedups divide its own rates, so that a machine whose speed drifts
+# between sweeps moves the ratios less than the rates, and the median over the sweeps is
+# reported. The script writes scaling.csv and scaling.png (gnuplot) into the output directory,
+# prints the parallel efficiency of every point with its range, and checks that every
+# strong-scaling point of a workload saved a model file identical to the one of 1 thread.
 #
-# Usage: scripts/scaling.sh [-p MAX_THREADS] [-e EPOCHS] [-o OUT_DIR] [-w "S M D"]
+# Usage: scripts/scaling.sh [-p MAX_THREADS] [-e EPOCHS] [-r SWEEPS] [-o OUT_DIR] [-w "S M D"]
 #   -p  largest thread count (default: the number of cores)
 #   -e  epochs per point (default 3); the median epoch is reported
+#   -r  sweeps over the thread counts (default 3); the median speedup is reported
 #   -o  output directory (default build/scaling)
 #   -w  workloads to run (default "S M D")
 set -euo pipefail
@@ -22,16 +25,18 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bmlp="${BMLP:-$root/build/bmlp}"
 max_threads=$(nproc)
 epochs=3
+sweeps=3
 out="$root/build/scaling"
 workloads="S M D"
 
-while getopts "p:e:o:w:h" opt; do
+while getopts "p:e:r:o:w:h" opt; do
   case "$opt" in
     p) max_threads=$OPTARG ;;
     e) epochs=$OPTARG ;;
+    r) sweeps=$OPTARG ;;
     o) out=$OPTARG ;;
     w) workloads=$OPTARG ;;
-    h) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    h) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "scaling: invalid option; run with -h for help" >&2; exit 2 ;;
   esac
 done
@@ -97,35 +102,62 @@ run_point() {
     awk '/^ +[0-9]+ / { print $NF }' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
+case "$sweeps" in
+  '' | *[!0-9]* | 0) echo "scaling: invalid sweep count '$sweeps'; expected 1 or more" >&2; exit 2 ;;
+esac
+
+# Prints the median of its arguments, which are numbers.
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
 csv="$out/scaling.csv"
-echo "workload,mode,threads,samples,samples_per_second,speedup,efficiency,identical_to_1_thread" >"$csv"
+echo "workload,mode,threads,samples,samples_per_second,speedup,efficiency,identical_to_1_thread,efficiency_min,efficiency_max" >"$csv"
 all_identical=1
 for workload in $workloads; do
   base_samples=$(workload_samples "$workload")
   for mode in strong weak; do
-    base_rate=""
+    # rates[sweep * max_threads + t - 1] and speedups likewise.
+    declare -a rates=() speedups=()
+    for ((r = 0; r < sweeps; r++)); do
+      for ((t = 1; t <= max_threads; t++)); do
+        samples=$base_samples
+        [ "$mode" = weak ] && samples=$((base_samples * t))
+        model="$out/$workload-$mode-$t.model"
+        rate=$(run_point "$workload" "$t" "$samples" "$model")
+        rates[r * max_threads + t - 1]=$rate
+        # Strong: speedup = rate / rate(1). Weak: the work grows with t, so the same ratio of
+        # rates is the speedup, and efficiency = speedup / t in both.
+        speedups[r * max_threads + t - 1]=$(awk -v a="$rate" -v b="${rates[r * max_threads]}" \
+          'BEGIN { printf "%.4f", a / b }')
+        if [ "$mode" = strong ] && ! cmp -s "$out/$workload-strong-1.model" "$model"; then
+          all_identical=0
+          echo "scaling: $workload on $t threads (sweep $((r + 1))) trained a different model" >&2
+        fi
+      done
+    done
     for ((t = 1; t <= max_threads; t++)); do
       samples=$base_samples
       [ "$mode" = weak ] && samples=$((base_samples * t))
-      model="$out/$workload-$mode-$t.model"
-      rate=$(run_point "$workload" "$t" "$samples" "$model")
-      [ -z "$base_rate" ] && base_rate=$rate
-      # Strong: speedup = rate / rate(1). Weak: the work grows with t, so the same ratio of
-      # rates is the speedup, and efficiency = speedup / t in both.
-      speedup=$(awk -v r="$rate" -v b="$base_rate" 'BEGIN { printf "%.3f", r / b }')
-      efficiency=$(awk -v s="$speedup" -v t="$t" 'BEGIN { printf "%.3f", s / t }')
+      point_rates=() point_efficiencies=()
+      for ((r = 0; r < sweeps; r++)); do
+        point_rates+=("${rates[r * max_threads + t - 1]}")
+        point_efficiencies+=("$(awk -v s="${speedups[r * max_threads + t - 1]}" -v t="$t" \
+          'BEGIN { printf "%.4f", s / t }')")
+      done
+      rate=$(median "${point_rates[@]}")
+      efficiency=$(median "${point_efficiencies[@]}")
+      speedup=$(awk -v e="$efficiency" -v t="$t" 'BEGIN { printf "%.3f", e * t }')
+      lowest=$(printf '%s\n' "${point_efficiencies[@]}" | sort -g | head -n 1)
+      highest=$(printf '%s\n' "${point_efficiencies[@]}" | sort -g | tail -n 1)
       identical=n/a
       if [ "$mode" = strong ]; then
-        if cmp -s "$out/$workload-strong-1.model" "$model"; then
-          identical=yes
-        else
-          identical=no
-          all_identical=0
-        fi
+        identical=yes
+        cmp -s "$out/$workload-strong-1.model" "$out/$workload-strong-$t.model" || identical=no
       fi
-      echo "$workload,$mode,$t,$samples,$rate,$speedup,$efficiency,$identical" >>"$csv"
-      printf '%s %-6s threads %2d  samples/s %-12s efficiency %s  identical %s\n' \
-        "$workload" "$mode" "$t" "$rate" "$efficiency" "$identical"
+      echo "$workload,$mode,$t,$samples,$rate,$speedup,$efficiency,$identical,$lowest,$highest" >>"$csv"
+      printf '%s %-6s threads %2d  samples/s %-12s efficiency %.3f (%.3f-%.3f)  identical %s\n' \
+        "$workload" "$mode" "$t" "$rate" "$efficiency" "$lowest" "$highest" "$identical"
     done
   done
 done
