@@ -832,8 +832,12 @@ ALWAYS_INLINE void small_prefetch(size_t q0, size_t n, const size_t *restrict ro
 /* Widest input and hidden layer of the networks that tiny_step takes. */
 #define TINY_MAX_WIDTH 4
 
-/* Vectors of samples per tile of tiny_step: one loss flush. */
+/* Vectors of samples per tile of tiny_step: one loss flush, two groups of small_step. */
 #define TINY_T BMLP_SMALL_LOSS_FLUSH
+
+#if TINY_T != 2 * SMALL_T
+#error "tiny_step adds its losses in the order of small_step's pairs of groups"
+#endif
 
 /* Prefetches the rows of VL samples in stored order from sample s on: their features, and their
  * labels when these are apart and contiguous. The addresses are formed as integers because they
@@ -969,7 +973,14 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
                     gw1[i * d + j] = vfma(di, in[j * TINY_T + t], gw1[i * d + j]);
             }
         }
-        loss += vsum_double(loss_lanes) + vsum_double(vlog(log_product));
+        /* small_step adds each pair of its groups as loss + (linear + logs), and a lone last
+         * group, which a last tile at most half full holds, as (loss + linear) + logs. */
+        double linear = vsum_double(loss_lanes), logs = vsum_double(vlog(log_product));
+
+        if (n - g0 <= SMALL_T * VL)
+            loss = (loss + linear) + logs;
+        else
+            loss += linear + logs;
         loss_lanes = vzero();
         log_product = one;
     }
@@ -1002,7 +1013,7 @@ static double tiny_step_any(size_t d, size_t h, const bmlp_small_net_t *net, siz
         TINY_ROW(3)
         TINY_ROW(4)
     default:
-        return 0.0;
+        return 0.0; /* not reached: the caller passes widths of 1 to TINY_MAX_WIDTH */
     }
 #undef TINY_ROW
 #undef TINY_CASE

@@ -9,8 +9,8 @@
 # records the median samples/s of its epochs. Each workload and mode sweeps the thread counts
 # several times. A sweep's speedups divide its own rates, so that a machine whose speed drifts
 # between sweeps moves the ratios less than the rates, and the median over the sweeps is
-# reported. The script writes scaling.csv and scaling.png (gnuplot) into the output directory,
-# prints the parallel efficiency of every point with its range, and checks that every
+# reported. The script writes scaling.csv and scaling.png (gnuplot) into the output directory
+# and prints the parallel efficiency of every point with its range. It also checks that every
 # strong-scaling point of a workload saved a model file identical to the one of 1 thread.
 #
 # Usage: scripts/scaling.sh [-p MAX_THREADS] [-e EPOCHS] [-r SWEEPS] [-o OUT_DIR] [-w "S M D"]
@@ -20,6 +20,8 @@
 #   -o  output directory (default build/scaling)
 #   -w  workloads to run (default "S M D")
 set -euo pipefail
+# sort -g and printf read numbers with a decimal point, which other locales write otherwise.
+export LC_ALL=C
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bmlp="${BMLP:-$root/build/bmlp}"
@@ -36,7 +38,7 @@ while getopts "p:e:r:o:w:h" opt; do
     r) sweeps=$OPTARG ;;
     o) out=$OPTARG ;;
     w) workloads=$OPTARG ;;
-    h) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    h) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "scaling: invalid option; run with -h for help" >&2; exit 2 ;;
   esac
 done
@@ -106,9 +108,11 @@ case "$sweeps" in
   '' | *[!0-9]* | 0) echo "scaling: invalid sweep count '$sweeps'; expected 1 or more" >&2; exit 2 ;;
 esac
 
-# Prints the median of its arguments, which are numbers.
+# Prints the median of its arguments, which are numbers: the mean of the middle two for an even
+# count.
 median() {
-  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+  printf '%s\n' "$@" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 csv="$out/scaling.csv"
@@ -117,8 +121,9 @@ all_identical=1
 for workload in $workloads; do
   base_samples=$(workload_samples "$workload")
   for mode in strong weak; do
-    # rates[sweep * max_threads + t - 1] and speedups likewise.
-    declare -a rates=() speedups=()
+    # rates[sweep * max_threads + t - 1], and speedups likewise. differs[t] is set when a strong
+    # point of any sweep trained another model than the first sweep's 1-thread point.
+    declare -a rates=() speedups=() differs=()
     for ((r = 0; r < sweeps; r++)); do
       for ((t = 1; t <= max_threads; t++)); do
         samples=$base_samples
@@ -130,9 +135,13 @@ for workload in $workloads; do
         # rates is the speedup, and efficiency = speedup / t in both.
         speedups[r * max_threads + t - 1]=$(awk -v a="$rate" -v b="${rates[r * max_threads]}" \
           'BEGIN { printf "%.4f", a / b }')
-        if [ "$mode" = strong ] && ! cmp -s "$out/$workload-strong-1.model" "$model"; then
-          all_identical=0
-          echo "scaling: $workload on $t threads (sweep $((r + 1))) trained a different model" >&2
+        if [ "$mode" = strong ]; then
+          [ "$r" -eq 0 ] && [ "$t" -eq 1 ] && cp "$model" "$out/$workload-strong-reference.model"
+          if ! cmp -s "$out/$workload-strong-reference.model" "$model"; then
+            differs[t]=1
+            all_identical=0
+            echo "scaling: $workload on $t threads (sweep $((r + 1))) trained a different model" >&2
+          fi
         fi
       done
     done
@@ -153,7 +162,7 @@ for workload in $workloads; do
       identical=n/a
       if [ "$mode" = strong ]; then
         identical=yes
-        cmp -s "$out/$workload-strong-1.model" "$out/$workload-strong-$t.model" || identical=no
+        [ -n "${differs[t]:-}" ] && identical=no
       fi
       echo "$workload,$mode,$t,$samples,$rate,$speedup,$efficiency,$identical,$lowest,$highest" >>"$csv"
       printf '%s %-6s threads %2d  samples/s %-12s efficiency %.3f (%.3f-%.3f)  identical %s\n' \
