@@ -863,13 +863,13 @@ static __attribute__((noinline)) void sigmoid_vectors(vec_t *v, size_t count)
 }
 
 /*
- * small_step for a network of d inputs, one hidden layer of h units and one output, with d and h
- * constants at each call, so that the weights and the gradient sums stay in registers. Each
- * tile of TINY_T vectors goes through passes that each loop over its vectors: the hidden sums,
- * their sigmoids, the output's sum and exp, and then the loss and every gradient. Only the
- * second and third passes call SLEEF, which clobbers every vector register, and no gradient sum
- * is live across those calls. Each lane takes the operations of small_step in the same order,
- * so the results agree bit for bit.
+ * Computes small_step for a network of d inputs, one hidden layer of h units and one output,
+ * with d and h constants at each call, so that the weights and the gradient sums stay in
+ * registers. Each tile of TINY_T vectors goes through passes that each loop over its vectors:
+ * the hidden sums, their sigmoids, the output's sum and exp, and then the loss and every
+ * gradient. Only the second and third passes call SLEEF, which clobbers every vector register,
+ * and no gradient sum is live across those calls. Each lane takes the operations of small_step
+ * in the same order, so the results agree bit for bit.
  */
 ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, size_t n,
                                const float *restrict x, size_t x_stride, const float *restrict y,
@@ -973,8 +973,8 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
                     gw1[i * d + j] = vfma(di, in[j * TINY_T + t], gw1[i * d + j]);
             }
         }
-        /* small_step adds each pair of its groups as loss + (linear + logs), and a lone last
-         * group, which a last tile at most half full holds, as (loss + linear) + logs. */
+        /* The order of small_step's sums, so that the loss has the same bits: each pair of its
+         * groups adds as loss + (linear + logs), a lone last group as (loss + linear) + logs. */
         double linear = vsum_double(loss_lanes), logs = vsum_double(vlog(log_product));
 
         if (n - g0 <= SMALL_T * VL)

@@ -7,8 +7,8 @@
 # Each point trains with exactly that many threads (--exact-threads) on synthetic blobs, written
 # once to an NPY file in the output directory so that generating them is not timed, and
 # records the median samples/s of its epochs. Each workload and mode sweeps the thread counts
-# several times. A sweep's speedups divide its own rates, so that a machine whose speed drifts
-# between sweeps moves the ratios less than the rates, and the median over the sweeps is
+# several times, and each sweep's speedups divide its own rates. A machine whose speed drifts
+# between sweeps then moves the ratios less than the rates. The median over the sweeps is
 # reported. The script writes scaling.csv and scaling.png (gnuplot) into the output directory
 # and prints the parallel efficiency of every point with its range. It also checks that every
 # strong-scaling point of a workload saved a model file identical to the one of 1 thread.

@@ -241,7 +241,7 @@ static double median(double *v, size_t n)
     return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Collects each epoch's report and the machine's rates measured after it; rates[0] is the
+/* Collects each epoch's report and the machine's rates measured after it. rates[0] is the
  * measurement before the first epoch. */
 typedef struct epoch_log {
     bmlp_epoch_report_t reports[1000];
@@ -251,8 +251,7 @@ typedef struct epoch_log {
 } epoch_log_t;
 
 /* Measures the rates of isa on this thread after a pause of 20 ms, in which libgomp's threads
- * of the epoch just trained stop spinning (300,000 iterations by default) and leave the cores
- * idle. */
+ * of the epoch just trained stop spinning and leave the cores idle. */
 static bmlp_status_t measure_rates_idle(bmlp_isa_t isa, bmlp_machine_rates_t *rates,
                                         bmlp_error_t *err)
 {
@@ -274,7 +273,7 @@ static int log_epoch(const bmlp_epoch_report_t *report, void *user)
     return 0;
 }
 
-/* The bound of one core at the higher of each rate in a and b. */
+/* Returns the bound of one core at the higher of each rate in a and b. */
 static double bound_between(const bmlp_net_t *net, const bmlp_machine_rates_t *a,
                             const bmlp_machine_rates_t *b)
 {
