@@ -43,6 +43,10 @@ while getopts "p:e:r:o:w:h" opt; do
   esac
 done
 
+case "$sweeps" in
+  '' | *[!0-9]* | 0) echo "scaling: invalid sweep count '$sweeps'; expected 1 or more" >&2; exit 2 ;;
+esac
+
 if [ ! -x "$bmlp" ]; then
   echo "scaling: $bmlp not found; build first with scripts/build.sh" >&2
   exit 2
@@ -103,10 +107,6 @@ run_point() {
     --out "$model" |
     awk '/^ +[0-9]+ / { print $NF }' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
-
-case "$sweeps" in
-  '' | *[!0-9]* | 0) echo "scaling: invalid sweep count '$sweeps'; expected 1 or more" >&2; exit 2 ;;
-esac
 
 # Prints the median of its arguments, which are numbers: the mean of the middle two for an even
 # count.
