@@ -47,10 +47,10 @@
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* Steps of depth ahead at which a register block prefetches its multipliers when they run down
- * a column of P (row stride 1, column stride pps > 1), as the transposed weights of the product
- * back to the inputs do. Each step then reads one or two new cache lines, a whole row of W
- * apart, which the hardware prefetchers did not bring in time: with 256 x 256 weights and 128
- * samples, prefetching 4, 8 or 16 steps ahead made that product 20% faster on one core. */
+ * a column of P (row stride 1, column stride pps > 1), as in the product back to the inputs.
+ * Each step then reads one or two new cache lines a whole row of W apart, and the hardware
+ * prefetchers did not bring them in time. With 256 x 256 weights and 128 samples, a distance of
+ * 4, 8 or 16 steps made that product 20% faster on one core. */
 #define COLUMN_PREFETCH_AHEAD 8
 
 /* sigma(z) = 1 / (1 + exp(-z)) on one vector; 0 below about -88.7 and 1 far above 0. */
@@ -102,8 +102,8 @@ ALWAYS_INLINE void gemm_block(size_t mr, size_t depth, const float *P, size_t pr
             vec_t b0 = vload(b);
             vec_t b1 = vload(b + VL);
             if (prs == 1 && pps != 1) {
-                /* Integer addresses: past the last step they lie beyond P, where a prefetch is
-                 * harmless but a pointer would be undefined. */
+                /* An integer address, because past the last step it lies beyond P: there a
+                 * prefetch is harmless but a pointer would be undefined. */
                 uintptr_t ahead = (uintptr_t)P + (p + COLUMN_PREFETCH_AHEAD) * pps * sizeof(float);
                 __builtin_prefetch((const void *)ahead);
                 __builtin_prefetch((const void *)(ahead + (mr - 1) * sizeof(float)));
