@@ -4,6 +4,8 @@
  *
  *   vec_t, VL              vector type and its number of float lanes
  *   MR                     rows of the register block of the dense products
+ *   WIDE_MR, WIDE_NV       optional: rows and vectors of samples of a wider register block,
+ *                          used for every full block of WIDE_NV vectors
  *   GR, GC                 rows and columns of the register block of the weight gradient
  *   vzero(), vset1(x)      constants
  *   vload(p), vstore(p, v) unaligned full-width load and store
@@ -25,8 +27,9 @@
  *   KNAME(name)            name suffixed with the instruction set
  *
  * Every kernel takes the shapes and strides of kernels.h and accepts unaligned pointers.
- * Dense products block the output as MR rows x 2 VL samples held in registers. Each row's
- * multiplier is broadcast from memory and multiplied into two vectors of samples.
+ * Dense products block the output as MR rows x 2 VL samples held in registers, or WIDE_MR rows
+ * x WIDE_NV VL samples. Each row's multiplier is broadcast from memory and multiplied into every
+ * vector of samples of the block.
  */
 
 #include <stddef.h>
@@ -36,6 +39,12 @@
 
 #define NV 2         /* vectors of samples per register block */
 #define NR (NV * VL) /* samples per register block */
+#ifdef WIDE_MR
+#define WIDE_NR (WIDE_NV * VL) /* samples per wide register block */
+#define PANEL_NV WIDE_NV
+#else
+#define PANEL_NV NV
+#endif
 
 /* Bounds of the weight-gradient block sizes that grad_block_any instantiates. */
 #define GR_MAX 4
@@ -230,6 +239,102 @@ static void sigmoid_block(size_t mr, size_t s0, size_t ns, const float *C, size_
     }
 }
 
+#ifdef WIDE_MR
+/* gemm_block for a full block of WIDE_NV vectors (ns = WIDE_NR) and mr <= WIDE_MR rows. */
+ALWAYS_INLINE void gemm_block_wide(size_t mr, size_t depth, const float *P, size_t prs, size_t pps,
+                                   const float *B, size_t ldb, size_t s0, const float *init,
+                                   int accumulate, const float *S, size_t lds, float *C, size_t ldc)
+{
+    vec_t acc[WIDE_MR][WIDE_NV];
+
+    for (size_t r = 0; r < mr; r++) {
+        vec_t start = init != NULL ? vset1(init[r]) : vzero();
+        for (size_t v = 0; v < WIDE_NV; v++)
+            acc[r][v] = accumulate ? vload(C + r * ldc + s0 + v * VL) : start;
+    }
+    for (size_t p = 0; p < depth; p++) {
+        const float *b = B + p * ldb + s0;
+        vec_t bv[WIDE_NV];
+
+        for (size_t v = 0; v < WIDE_NV; v++)
+            bv[v] = vload(b + v * VL);
+        if (prs == 1 && pps != 1) {
+            /* An integer address, as in gemm_block. */
+            uintptr_t ahead = (uintptr_t)P + (p + COLUMN_PREFETCH_AHEAD) * pps * sizeof(float);
+            __builtin_prefetch((const void *)ahead);
+            __builtin_prefetch((const void *)(ahead + (mr - 1) * sizeof(float)));
+        }
+        for (size_t r = 0; r < mr; r++) {
+            vec_t w = vset1(P[r * prs + p * pps]);
+            for (size_t v = 0; v < WIDE_NV; v++)
+                acc[r][v] = vfma(w, bv[v], acc[r][v]);
+        }
+    }
+    if (S != NULL)
+        for (size_t r = 0; r < mr; r++)
+            for (size_t v = 0; v < WIDE_NV; v++)
+                acc[r][v] = vsigmoid_chain(acc[r][v], vload(S + r * lds + s0 + v * VL));
+    for (size_t r = 0; r < mr; r++)
+        for (size_t v = 0; v < WIDE_NV; v++)
+            vstore(C + r * ldc + s0 + v * VL, acc[r][v]);
+}
+
+/* Computes the rows of gemm_ex for the WIDE_NR samples from s0 in wide blocks, each followed by
+ * H = sigma(C) when H is not NULL. Row strides and row counts become constants, as in
+ * gemm_block_strided and gemm_block_rows. */
+static void gemm_samples_wide(size_t rows, size_t depth, const float *P, size_t prs, size_t pps,
+                              const float *B, size_t ldb, size_t s0, const float *init,
+                              int accumulate, const float *S, size_t lds, float *C, size_t ldc,
+                              float *H, size_t ldh)
+{
+    for (size_t r0 = 0; r0 < rows; r0 += WIDE_MR) {
+        size_t count = rows - r0 < WIDE_MR ? rows - r0 : WIDE_MR;
+        const float *p = P + r0 * prs, *start = init != NULL ? init + r0 : NULL;
+        const float *s = S != NULL ? S + r0 * lds : NULL;
+        float *c = C + r0 * ldc;
+
+#define WIDE_CASE(R, STRIDE)                                                                       \
+    gemm_block_wide(R, depth, p, STRIDE, pps, B, ldb, s0, start, accumulate, s, lds, c, ldc)
+#define WIDE_STRIDE_CASE(STRIDE)                                                                   \
+    case STRIDE:                                                                                   \
+        WIDE_CASE(WIDE_MR, STRIDE);                                                                \
+        break;
+#define WIDE_ROWS_CASE(R)                                                                          \
+    case R:                                                                                        \
+        WIDE_CASE(R, prs);                                                                         \
+        break;
+        if (count < WIDE_MR) {
+            switch (count) {
+                WIDE_ROWS_CASE(1)
+                WIDE_ROWS_CASE(2)
+                WIDE_ROWS_CASE(3)
+                WIDE_ROWS_CASE(4)
+                WIDE_ROWS_CASE(5)
+            default:
+                break;
+            }
+        } else if (prs == 1) {
+            WIDE_CASE(WIDE_MR, 1);
+        } else {
+            switch (pps == 1 ? prs : 0) {
+                WIDE_STRIDE_CASE(32)
+                WIDE_STRIDE_CASE(64)
+                WIDE_STRIDE_CASE(128)
+                WIDE_STRIDE_CASE(256)
+            default:
+                WIDE_CASE(WIDE_MR, prs);
+                break;
+            }
+        }
+#undef WIDE_ROWS_CASE
+#undef WIDE_STRIDE_CASE
+#undef WIDE_CASE
+        if (H != NULL)
+            sigmoid_block(count, s0, WIDE_NR, c, ldc, H + r0 * ldh, ldh);
+    }
+}
+#endif
+
 /*
  * Computes gemm_ex for depth 1 without accumulate or H: each row of C streams through the
  * samples instead of a register block. Each element takes the same operations as in
@@ -313,8 +418,8 @@ static void gemm_few_rows(size_t rows, size_t n, size_t depth, const float *P, s
  * C[rows x n] = init + P B (or C += P B when accumulate is set) with P's element (r, p) at
  * P[r * prs + p * pps] and B depth x n. With S not NULL (rows x n, leading dimension lds), C
  * takes vsigmoid_chain of each sum and S. With H not NULL, H = sigma(C) follows block by block.
- * Samples form the outer loop, so one panel of B (depth x NR floats) stays in L1 while every
- * block of rows passes over it.
+ * Samples form the outer loop, so one panel of B (depth x NR floats, or WIDE_NR) stays in L1
+ * while every block of rows passes over it.
  */
 static void gemm_ex(size_t rows, size_t n, size_t depth, const float *P, size_t prs, size_t pps,
                     const float *B, size_t ldb, const float *init, int accumulate, const float *S,
@@ -331,6 +436,15 @@ static void gemm_ex(size_t rows, size_t n, size_t depth, const float *P, size_t 
     for (size_t s0 = 0; s0 < n; s0 += NR) {
         size_t ns = n - s0 < NR ? n - s0 : NR;
         size_t r0 = 0;
+
+#ifdef WIDE_MR
+        if (n - s0 >= WIDE_NR) {
+            gemm_samples_wide(rows, depth, P, prs, pps, B, ldb, s0, init, accumulate, S, lds, C,
+                              ldc, H, ldh);
+            s0 += WIDE_NR - NR;
+            continue;
+        }
+#endif
 
         for (; r0 + MR <= rows; r0 += MR) {
             /* With unit row stride, the rows' multipliers sit at constant offsets from one
@@ -458,41 +572,54 @@ static void grad_block_any(size_t gr, size_t gc, size_t n, const float *dZ, size
 #define GATHER_STRIDE_MAX ((size_t)1 << 25)
 
 /* Samples per transposed panel of A in weight_grad_transposed: 128 x NR floats, 16 KiB with
- * AVX-512, stay in L1 next to the rows of dZ. */
+ * AVX-512, stay in L1 next to the rows of dZ (twice as much for wide panels). */
 #define PANEL_SAMPLES 128
 
 /*
- * dW = dZ A^T as a register-blocked product like the forward one: for each panel of NR columns
- * of dW (rows j of A), the panel's samples are transposed into At[s][j], and then
+ * dW = dZ A^T as a register-blocked product like the forward one: for each panel of columns of
+ * dW (rows j of A), the panel's samples are transposed into At[s][j], and then
  * dW[i][j] += sum over s of dZ[i][s] At[s][j], broadcasting dZ and loading At vectors. No sum
- * across lanes is needed, which makes short chunks of samples as fast as long ones.
+ * across lanes is needed, which makes short chunks of samples as fast as long ones. A panel is
+ * WIDE_NR columns wide where that many remain, else NR.
  */
 static void weight_grad_transposed(size_t m, size_t n, size_t k, const float *restrict dZ,
                                    size_t lddz, const float *restrict A, size_t lda,
                                    float *restrict dW)
 {
-    float At[PANEL_SAMPLES * NR];
+    float At[PANEL_SAMPLES * PANEL_NV * VL];
     vindex_t stride = vstride_index(lda);
 
-    for (size_t j0 = 0; j0 < k; j0 += NR) {
-        size_t cols = k - j0 < NR ? k - j0 : NR;
+    for (size_t j0 = 0; j0 < k;) {
+        size_t width = NR;
+#ifdef WIDE_MR
+        if (k - j0 >= WIDE_NR)
+            width = WIDE_NR;
+#endif
+        size_t cols = k - j0 < width ? k - j0 : width;
+
         for (size_t s0 = 0; s0 < n; s0 += PANEL_SAMPLES) {
             size_t depth = n - s0 < PANEL_SAMPLES ? n - s0 : PANEL_SAMPLES;
 
-            if (cols == NR && lda < GATHER_STRIDE_MAX) {
-                /* A full panel: each sample's NR values are a gather at stride lda. */
+            if (cols == width && lda < GATHER_STRIDE_MAX) {
+                /* A full panel: each sample's values are gathers at stride lda. */
                 const float *a = A + j0 * lda + s0;
                 for (size_t s = 0; s < depth; s++)
-                    for (size_t v = 0; v < NV; v++)
-                        vstore(At + s * NR + v * VL, vgather_index(a + v * VL * lda + s, stride));
+                    for (size_t v = 0; v < width / VL; v++)
+                        vstore(At + s * width + v * VL,
+                               vgather_index(a + v * VL * lda + s, stride));
             } else {
                 for (size_t j = 0; j < cols; j++)
                     for (size_t s = 0; s < depth; s++)
-                        At[s * NR + j] = A[(j0 + j) * lda + s0 + s];
+                        At[s * width + j] = A[(j0 + j) * lda + s0 + s];
             }
-            /* Rows i of dW take dZ[i][s0 + p] as multipliers: row stride lddz, column 1. */
-            gemm(m, cols, depth, dZ + s0, lddz, 1, At, NR, NULL, s0 > 0, dW + j0, k);
+            /* Rows i of dW take dZ[i][s0 + p] as multipliers: row stride lddz, column 1. The
+             * panel's row length is a constant in each call. */
+            if (width == NR)
+                gemm(m, cols, depth, dZ + s0, lddz, 1, At, NR, NULL, s0 > 0, dW + j0, k);
+            else
+                gemm(m, cols, depth, dZ + s0, lddz, 1, At, PANEL_NV * VL, NULL, s0 > 0, dW + j0, k);
         }
+        j0 += cols;
     }
 }
 

@@ -409,6 +409,34 @@ static void constant_row_strides_match_scalar(void **state)
     }
 }
 
+/* Products over at least 64 samples or columns, which the AVX-512 kernels compute in wider
+ * register blocks. The cases take row strides that become constants and others, and row counts
+ * below and above the block's. The weight gradients run over more samples than one transposed
+ * panel holds, so that later panels add to the sums of the first. */
+static void wide_blocks_match_scalar(void **state)
+{
+    const size_t rows[] = {5, 13};
+    const size_t samples[] = {64, 67, 130};
+    const size_t depths[] = {32, 64, 128, 256, 40};
+
+    (void)state;
+    for (size_t t = 0; t < num_tables; t++) {
+        for (size_t a = 0; a < 2; a++) {
+            for (size_t b = 0; b < 3; b++) {
+                for (size_t d = 0; d < 5; d++) {
+                    check_dense_forward(tables[t], rows[a], samples[b], depths[d]);
+                    check_forward_sigmoid(tables[t], rows[a], samples[b], depths[d]);
+                    check_dense_backward_input(tables[t], depths[d], samples[b], rows[a]);
+                    check_backward_sigmoid(tables[t], depths[d], samples[b], rows[a]);
+                }
+            }
+            check_weight_grad(tables[t], rows[a], 200, 64);
+            check_weight_grad(tables[t], rows[a], 200, 67);
+            check_weight_grad(tables[t], rows[a], 300, 128);
+        }
+    }
+}
+
 /* Row sums and the elementwise kernels, on every m and n up to 67. */
 static void bias_grad_matches_scalar(void **state)
 {
@@ -814,6 +842,7 @@ int main(void)
         cmocka_unit_test(dense_backward_matches_scalar),
         cmocka_unit_test(weight_grad_matches_scalar),
         cmocka_unit_test(constant_row_strides_match_scalar),
+        cmocka_unit_test(wide_blocks_match_scalar),
         cmocka_unit_test(fused_kernels_match_unfused),
         cmocka_unit_test(gather_tile_bitwise_equal),
         cmocka_unit_test(gather_tile_scalar_values),
