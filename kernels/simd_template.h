@@ -41,6 +41,9 @@
 #define NR (NV * VL) /* samples per register block */
 #ifdef WIDE_MR
 #define WIDE_NR (WIDE_NV * VL) /* samples per wide register block */
+#if WIDE_MR > 6
+#error "gemm_samples_wide instantiates row counts up to 6 only"
+#endif
 #define PANEL_NV WIDE_NV
 #else
 #define PANEL_NV NV
@@ -77,6 +80,18 @@ ALWAYS_INLINE vec_t vsigmoid_chain(vec_t t, vec_t a)
     return vmul(vmul(t, a), vsub(vset1(1.0f), a));
 }
 
+/* Prefetches the mr multipliers of step p + COLUMN_PREFETCH_AHEAD of a register block whose
+ * multipliers run down a column of P (row stride 1, column stride pps). The address is an
+ * integer, because past the last step it lies beyond P: there a prefetch is harmless but a
+ * pointer would be undefined. */
+ALWAYS_INLINE void prefetch_column(const float *P, size_t p, size_t pps, size_t mr)
+{
+    uintptr_t ahead = (uintptr_t)P + (p + COLUMN_PREFETCH_AHEAD) * pps * sizeof(float);
+
+    __builtin_prefetch((const void *)ahead);
+    __builtin_prefetch((const void *)(ahead + (mr - 1) * sizeof(float)));
+}
+
 /*
  * C[r][s0 .. s0 + ns) = c0 + sum over p < depth of P[r * prs + p * pps] * B[p * ldb + s],
  * for the rows r < mr of one block. c0 is the value already in C when accumulate is set, else
@@ -110,13 +125,8 @@ ALWAYS_INLINE void gemm_block(size_t mr, size_t depth, const float *P, size_t pr
             const float *b = B + p * ldb + s0;
             vec_t b0 = vload(b);
             vec_t b1 = vload(b + VL);
-            if (prs == 1 && pps != 1) {
-                /* An integer address, because past the last step it lies beyond P: there a
-                 * prefetch is harmless but a pointer would be undefined. */
-                uintptr_t ahead = (uintptr_t)P + (p + COLUMN_PREFETCH_AHEAD) * pps * sizeof(float);
-                __builtin_prefetch((const void *)ahead);
-                __builtin_prefetch((const void *)(ahead + (mr - 1) * sizeof(float)));
-            }
+            if (prs == 1 && pps != 1)
+                prefetch_column(P, p, pps, mr);
             for (size_t r = 0; r < mr; r++) {
                 vec_t w = vset1(P[r * prs + p * pps]);
                 acc[r][0] = vfma(w, b0, acc[r][0]);
@@ -258,12 +268,8 @@ ALWAYS_INLINE void gemm_block_wide(size_t mr, size_t depth, const float *P, size
 
         for (size_t v = 0; v < WIDE_NV; v++)
             bv[v] = vload(b + v * VL);
-        if (prs == 1 && pps != 1) {
-            /* An integer address, as in gemm_block. */
-            uintptr_t ahead = (uintptr_t)P + (p + COLUMN_PREFETCH_AHEAD) * pps * sizeof(float);
-            __builtin_prefetch((const void *)ahead);
-            __builtin_prefetch((const void *)(ahead + (mr - 1) * sizeof(float)));
-        }
+        if (prs == 1 && pps != 1)
+            prefetch_column(P, p, pps, mr);
         for (size_t r = 0; r < mr; r++) {
             vec_t w = vset1(P[r * prs + p * pps]);
             for (size_t v = 0; v < WIDE_NV; v++)
