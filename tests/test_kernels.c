@@ -410,19 +410,24 @@ static void constant_row_strides_match_scalar(void **state)
 }
 
 /* Products over at least 64 samples or columns, which the AVX-512 kernels compute in wider
- * register blocks. The cases take row strides that become constants and others, and row counts
- * below and above the block's. The weight gradients run over more samples than one transposed
- * panel holds, so that later panels add to the sums of the first. */
+ * register blocks. The cases take row strides that become constants and others, row counts
+ * below, at and above the block's (with 1 to 4 rows left over), and a wide block of samples
+ * followed by a full or partial narrow one. The weight gradients run over more samples than
+ * one transposed panel holds, so that later panels add to the sums of the first, with a row
+ * stride of dZ that becomes a constant (251 + 5 = 256) and others. */
 static void wide_blocks_match_scalar(void **state)
 {
-    const size_t rows[] = {5, 13};
-    const size_t samples[] = {64, 67, 130};
+    const size_t rows[] = {5, 8, 10, 13};
+    const size_t samples[] = {64, 67, 100, 130};
     const size_t depths[] = {32, 64, 128, 256, 40};
+    const size_t grad_rows[] = {9, 13};
+    const size_t grad_samples[] = {200, 251, 300};
+    const size_t grad_columns[] = {64, 67, 128};
 
     (void)state;
     for (size_t t = 0; t < num_tables; t++) {
-        for (size_t a = 0; a < 2; a++) {
-            for (size_t b = 0; b < 3; b++) {
+        for (size_t a = 0; a < 4; a++) {
+            for (size_t b = 0; b < 4; b++) {
                 for (size_t d = 0; d < 5; d++) {
                     check_dense_forward(tables[t], rows[a], samples[b], depths[d]);
                     check_forward_sigmoid(tables[t], rows[a], samples[b], depths[d]);
@@ -430,11 +435,69 @@ static void wide_blocks_match_scalar(void **state)
                     check_backward_sigmoid(tables[t], depths[d], samples[b], rows[a]);
                 }
             }
-            check_weight_grad(tables[t], rows[a], 200, 64);
-            check_weight_grad(tables[t], rows[a], 200, 67);
-            check_weight_grad(tables[t], rows[a], 300, 128);
         }
+        for (size_t a = 0; a < 2; a++)
+            for (size_t b = 0; b < 3; b++)
+                for (size_t c = 0; c < 3; c++)
+                    check_weight_grad(tables[t], grad_rows[a], grad_samples[b], grad_columns[c]);
     }
+}
+
+/* Returns 1 when the two tables give bit-identical products of shape m x n x k, and prints the
+ * first product that differs otherwise. The weight gradient is compared from 8 rows on, where
+ * both tables sum each element along the samples in order. */
+static int products_equal(const bmlp_kernels_t *a, const bmlp_kernels_t *b, size_t m, size_t n,
+                          size_t k)
+{
+    size_t ld = n + 3;
+    float *W = alloc_offset(m * k), *bias = alloc_offset(m), *A = alloc_offset(k * ld);
+    float *Z = alloc_offset(m * ld), *outa = alloc_offset(m * ld), *outb = alloc_offset(m * ld);
+    float *dA_a = alloc_offset(k * ld), *dA_b = alloc_offset(k * ld);
+    float *dW_a = alloc_offset(m * k), *dW_b = alloc_offset(m * k);
+    const char *differs = NULL;
+
+    a->dense_forward(m, n, k, W, bias, A, ld, outa, ld);
+    b->dense_forward(m, n, k, W, bias, A, ld, outb, ld);
+    for (size_t r = 0; r < m && differs == NULL; r++)
+        if (memcmp(outa + r * ld, outb + r * ld, n * sizeof(float)) != 0)
+            differs = "dense_forward";
+    a->dense_backward_input(m, n, k, W, Z, ld, dA_a, ld);
+    b->dense_backward_input(m, n, k, W, Z, ld, dA_b, ld);
+    for (size_t j = 0; j < k && differs == NULL; j++)
+        if (memcmp(dA_a + j * ld, dA_b + j * ld, n * sizeof(float)) != 0)
+            differs = "dense_backward_input";
+    if (m >= 8) {
+        a->weight_grad(m, n, k, Z, ld, A, ld, dW_a);
+        b->weight_grad(m, n, k, Z, ld, A, ld, dW_b);
+        if (differs == NULL && memcmp(dW_a, dW_b, m * k * sizeof(float)) != 0)
+            differs = "weight_grad";
+    }
+    if (differs != NULL)
+        fprintf(stderr, "%s differs between %s and %s at m %zu n %zu k %zu\n", differs, a->name,
+                b->name, m, n, k);
+    free_offset(W), free_offset(bias), free_offset(A), free_offset(Z);
+    free_offset(outa), free_offset(outb), free_offset(dA_a), free_offset(dA_b);
+    free_offset(dW_a), free_offset(dW_b);
+    return differs == NULL;
+}
+
+/* Each element of a product is its bias, or zero, plus one fused multiply-add per step of
+ * depth in order, whatever the register block. So AVX2 (6 x 16 blocks) and AVX-512 (6 x 64 and
+ * 14 x 32 blocks) must agree bit for bit, over wide blocks, narrow ones and their remainders. */
+static void products_same_bits_across_isas(void **state)
+{
+    const size_t rows[] = {1, 5, 8, 13, 20};
+    const size_t samples[] = {1, 17, 64, 67, 100, 130, 200};
+    const size_t depths[] = {1, 7, 32, 64, 256};
+
+    (void)state;
+    if (num_tables < 2)
+        skip();
+    for (size_t a = 0; a < 5; a++)
+        for (size_t b = 0; b < 7; b++)
+            for (size_t d = 0; d < 5; d++)
+                if (!products_equal(tables[0], tables[1], rows[a], samples[b], depths[d]))
+                    fail();
 }
 
 /* Row sums and the elementwise kernels, on every m and n up to 67. */
@@ -843,6 +906,7 @@ int main(void)
         cmocka_unit_test(weight_grad_matches_scalar),
         cmocka_unit_test(constant_row_strides_match_scalar),
         cmocka_unit_test(wide_blocks_match_scalar),
+        cmocka_unit_test(products_same_bits_across_isas),
         cmocka_unit_test(fused_kernels_match_unfused),
         cmocka_unit_test(gather_tile_bitwise_equal),
         cmocka_unit_test(gather_tile_scalar_values),
