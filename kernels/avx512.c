@@ -10,7 +10,7 @@ typedef __m512 vec_t;
 /* The register block of full blocks of 64 samples (or columns): 6 x 4 accumulators, 4 panel
  * vectors and 1 broadcast use 29 registers. A step loads 10 vectors for 24 multiply-adds, where
  * 14 x 2 loads 16 for 28. In a probe on an Ice Lake core (operands in L1, depth 256), 6 x 4 ran
- * at 94% of the multiply-add peak and 14 x 2 at 83%. */
+ * at 94% of the multiply-add peak and 14 x 2 at 84%. */
 #define WIDE_MR 6
 #define WIDE_NV 4
 #define GR 4 /* 4 x 5 accumulators and 9 operand vectors in the weight gradient */

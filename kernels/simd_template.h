@@ -447,7 +447,7 @@ static void gemm_ex(size_t rows, size_t n, size_t depth, const float *P, size_t 
         if (n - s0 >= WIDE_NR) {
             gemm_samples_wide(rows, depth, P, prs, pps, B, ldb, s0, init, accumulate, S, lds, C,
                               ldc, H, ldh);
-            s0 += WIDE_NR - NR;
+            s0 += WIDE_NR - NR; /* the loop adds the other NR */
             continue;
         }
 #endif
