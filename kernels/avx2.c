@@ -168,6 +168,32 @@ static inline vec_t vgather_index(const float *base, vindex_t index)
     return _mm256_i32gather_ps(base, index, 4);
 }
 
+/* Transposes the 8 x 8 block in v: afterwards lane i of v[c] is what lane c of v[i] was
+ * before. Rounds of 8 shuffles interleave single floats, pairs of floats and then the 128-bit
+ * halves. */
+static inline void vtranspose(vec_t v[VL])
+{
+    vec_t a[VL], b[VL];
+
+    for (int k = 0; k < 4; k++) {
+        a[2 * k] = _mm256_unpacklo_ps(v[2 * k], v[2 * k + 1]);
+        a[2 * k + 1] = _mm256_unpackhi_ps(v[2 * k], v[2 * k + 1]);
+    }
+    /* Half q of b[4g + m] contains column 4q + m of rows 4g .. 4g + 3. */
+    for (int g = 0; g < 2; g++) {
+        for (int h = 0; h < 2; h++) {
+            __m256d lo = _mm256_castps_pd(a[4 * g + h]), hi = _mm256_castps_pd(a[4 * g + h + 2]);
+
+            b[4 * g + 2 * h] = _mm256_castpd_ps(_mm256_unpacklo_pd(lo, hi));
+            b[4 * g + 2 * h + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(lo, hi));
+        }
+    }
+    for (int m = 0; m < 4; m++) {
+        v[m] = _mm256_permute2f128_ps(b[m], b[4 + m], 0x20);
+        v[4 + m] = _mm256_permute2f128_ps(b[m], b[4 + m], 0x31);
+    }
+}
+
 #include "simd_template.h"
 
 const bmlp_kernels_t bmlp_kernels_avx2 = KERNEL_TABLE("avx2");

@@ -167,6 +167,41 @@ static inline vec_t vgather_index(const float *base, vindex_t index)
     return _mm512_i32gather_ps(index, base, 4);
 }
 
+/* Transposes the 16 x 16 block in v: afterwards lane i of v[c] is what lane c of v[i] was
+ * before. Each of four rounds of 16 shuffles interleaves pairs of vectors: single floats,
+ * pairs of floats, then 128-bit lanes twice. */
+static inline void vtranspose(vec_t v[VL])
+{
+    vec_t a[VL], b[VL];
+
+    /* a[2k], a[2k + 1]: floats 0-1 and 2-3 of each 128-bit lane of rows 2k and 2k + 1. */
+    for (int k = 0; k < 8; k++) {
+        a[2 * k] = _mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]);
+        a[2 * k + 1] = _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]);
+    }
+    /* Lane q of b[4g + m] contains column 4q + m of rows 4g .. 4g + 3. */
+    for (int g = 0; g < 4; g++) {
+        for (int h = 0; h < 2; h++) {
+            __m512d lo = _mm512_castps_pd(a[4 * g + h]), hi = _mm512_castps_pd(a[4 * g + h + 2]);
+
+            b[4 * g + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, hi));
+            b[4 * g + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, hi));
+        }
+    }
+    /* Column 4q + m gathers lane q of b[m], b[4 + m], b[8 + m] and b[12 + m]. */
+    for (int m = 0; m < 4; m++) {
+        vec_t lo01 = _mm512_shuffle_f32x4(b[m], b[4 + m], 0x44);
+        vec_t hi01 = _mm512_shuffle_f32x4(b[m], b[4 + m], 0xEE);
+        vec_t lo23 = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0x44);
+        vec_t hi23 = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0xEE);
+
+        v[m] = _mm512_shuffle_f32x4(lo01, lo23, 0x88);
+        v[4 + m] = _mm512_shuffle_f32x4(lo01, lo23, 0xDD);
+        v[8 + m] = _mm512_shuffle_f32x4(hi01, hi23, 0x88);
+        v[12 + m] = _mm512_shuffle_f32x4(hi01, hi23, 0xDD);
+    }
+}
+
 #include "simd_template.h"
 
 const bmlp_kernels_t bmlp_kernels_avx512 = KERNEL_TABLE("avx512");

@@ -148,7 +148,8 @@ typedef struct bmlp_kernels {
     /* Copies features 0 .. d - 1 of n samples into the feature-major tile A. Sample s is row
      * r = rows[s] (or s when rows is NULL) of the sample-major table x. Then
      * A[j * lda + s] = (x[r * x_stride + j] - mean[j]) / std[j], or x[r * x_stride + j] when
-     * mean is NULL. Vectorized kernels gather each feature of a vector of samples at once. */
+     * mean is NULL. Vectorized kernels transpose each group of VL features of VL samples in
+     * registers and gather the features left over one at a time. */
     void (*gather_tile)(size_t d, size_t n, const float *restrict x, size_t x_stride,
                         const size_t *restrict rows, const float *restrict mean,
                         const float *restrict std, float *restrict A, size_t lda);

@@ -310,14 +310,18 @@ static void fused_kernels_match_unfused(void **state)
 
 /* gather_tile copies and standardizes with exact operations (a subtraction and a division per
  * value), so every table must give the scalar kernel's bits. The cases are d features of n
- * shuffled rows of a table with a wider stride, with and without standardization. */
+ * shuffled rows of a table with a wider stride, with and without standardization. The vector
+ * kernels transpose whole groups of 8 or 16 features and gather the rest, so d takes every
+ * width to 18 and then one, two or four groups with and without features left over. */
 static void gather_tile_bitwise_equal(void **state)
 {
     const size_t rows_total = 150;
+    const size_t widths[] = {31, 32, 33, 35, 47, 64, 65};
 
     (void)state;
     for (size_t t = 0; t < num_tables; t++) {
-        for (size_t d = 1; d <= 35; d += (d < 18 ? 1 : 17)) {
+        for (size_t w = 0; w < 18 + 7; w++) {
+            size_t d = w < 18 ? w + 1 : widths[w - 18];
             size_t stride = d + 2;
             float *x = alloc_offset(rows_total * stride);
             float *mean = alloc_offset(d), *std = alloc_offset(d);
