@@ -67,10 +67,10 @@ typedef struct bmlp_kernels {
 
     /* dZin[k x n] = (W^T dZ) * A * (1 - A): dense_backward_input followed by sigmoid_backward
      * for inputs A that are sigmoid outputs, without storing W^T dZ. The results equal those
-     * of the two kernels bit for bit. */
+     * of the two kernels bit for bit. dZin may be A itself (with lddzin == lda). */
     void (*backward_input_sigmoid)(size_t m, size_t n, size_t k, const float *restrict W,
-                                   const float *restrict dZ, size_t lddz, const float *restrict A,
-                                   size_t lda, float *restrict dZin, size_t lddzin);
+                                   const float *restrict dZ, size_t lddz, const float *A,
+                                   size_t lda, float *dZin, size_t lddzin);
 
     /*
      * The backward pass through an output layer of one unit, with weights w[k], into the
@@ -78,11 +78,12 @@ typedef struct bmlp_kernels {
      * gw[j] = sum over s of dz[s] A[j][s] (the output weights' gradient),
      * dZin[j][s] = (w[j] dz[s]) A[j][s] (1 - A[j][s]), and db[j] = sum over s of dZin[j][s]
      * (the bias gradient of the layer below). The results equal those of weight_grad,
-     * backward_input_sigmoid and bias_grad of the same table bit for bit.
+     * backward_input_sigmoid and bias_grad of the same table bit for bit. dZin may be A itself
+     * (with lddzin == lda).
      */
     void (*output_backward)(size_t n, size_t k, const float *restrict w, const float *restrict dz,
-                            const float *restrict A, size_t lda, float *restrict dZin,
-                            size_t lddzin, float *restrict gw, float *restrict db);
+                            const float *A, size_t lda, float *dZin, size_t lddzin,
+                            float *restrict gw, float *restrict db);
 
     /* dW[m x k] = dZ[m x n] A[k x n]^T, overwriting dW: the weight gradient summed over the n
      * samples. */

@@ -104,19 +104,41 @@ static void dense_forward_sigmoid_scalar(size_t m, size_t n, size_t k, const flo
     sigmoid_scalar(m, n, Z, ldz, H, ldh);
 }
 
+/* Samples per pass of backward_input_sigmoid_scalar. */
+#define BACKWARD_PASS 64
+
 static void backward_input_sigmoid_scalar(size_t m, size_t n, size_t k, const float *restrict W,
-                                          const float *restrict dZ, size_t lddz,
-                                          const float *restrict A, size_t lda, float *restrict dZin,
-                                          size_t lddzin)
+                                          const float *restrict dZ, size_t lddz, const float *A,
+                                          size_t lda, float *dZin, size_t lddzin)
 {
-    /* dZin contains W^T dZ first and is then scaled in place, as sigmoid_backward allows. */
-    dense_backward_input_scalar(m, n, k, W, dZ, lddz, dZin, lddzin);
-    sigmoid_backward_scalar(k, n, dZin, lddzin, A, lda, dZin, lddzin);
+    /* Each row of W^T dZ is summed into a buffer, pass by pass, in the order of
+     * dense_backward_input, and then stored with sigmoid_backward's operations. So dZin may
+     * be A. */
+    for (size_t s0 = 0; s0 < n; s0 += BACKWARD_PASS) {
+        size_t count = n - s0 < BACKWARD_PASS ? n - s0 : BACKWARD_PASS;
+        float sum[BACKWARD_PASS];
+
+        for (size_t j = 0; j < k; j++) {
+            const float *a = A + j * lda + s0;
+            float *out = dZin + j * lddzin + s0;
+
+            for (size_t s = 0; s < count; s++)
+                sum[s] = 0.0f;
+            for (size_t i = 0; i < m; i++) {
+                const float w = W[i * k + j];
+                const float *dz = dZ + i * lddz + s0;
+                for (size_t s = 0; s < count; s++)
+                    sum[s] += w * dz[s];
+            }
+            for (size_t s = 0; s < count; s++)
+                out[s] = sum[s] * a[s] * (1.0f - a[s]);
+        }
+    }
 }
 
 static void output_backward_scalar(size_t n, size_t k, const float *restrict w,
-                                   const float *restrict dz, const float *restrict A, size_t lda,
-                                   float *restrict dZin, size_t lddzin, float *restrict gw,
+                                   const float *restrict dz, const float *A, size_t lda,
+                                   float *dZin, size_t lddzin, float *restrict gw,
                                    float *restrict db)
 {
     weight_grad_scalar(1, n, k, dz, n, A, lda, gw);

@@ -512,10 +512,11 @@ static void KNAME(dense_backward_input)(size_t m, size_t n, size_t k, const floa
 }
 
 static void KNAME(backward_input_sigmoid)(size_t m, size_t n, size_t k, const float *restrict W,
-                                          const float *restrict dZ, size_t lddz,
-                                          const float *restrict A, size_t lda, float *restrict dZin,
-                                          size_t lddzin)
+                                          const float *restrict dZ, size_t lddz, const float *A,
+                                          size_t lda, float *dZin, size_t lddzin)
 {
+    /* Each block loads its elements of A just before it stores the same elements of dZin, so
+     * dZin may be A. */
     gemm_ex(k, n, m, W, 1, k, dZ, lddz, NULL, 0, A, lda, dZin, lddzin, NULL, 0);
 }
 
@@ -676,12 +677,13 @@ static void KNAME(weight_grad)(size_t m, size_t n, size_t k, const float *restri
 }
 
 static void KNAME(output_backward)(size_t n, size_t k, const float *restrict w,
-                                   const float *restrict dz, const float *restrict A, size_t lda,
-                                   float *restrict dZin, size_t lddzin, float *restrict gw,
+                                   const float *restrict dz, const float *A, size_t lda,
+                                   float *dZin, size_t lddzin, float *restrict gw,
                                    float *restrict db)
 {
     /* Per element, the operations of grad_block (gw), gemm_depth_one (dZin) and bias_grad (db),
-     * so the bits agree with those kernels. */
+     * so the bits agree with those kernels. Each vector of A is loaded before the same vector
+     * of dZin is stored, so dZin may be A. */
     for (size_t j = 0; j < k; j++) {
         const float *a = A + j * lda;
         float *out = dZin + j * lddzin;

@@ -18,14 +18,14 @@ struct bmlp_workspace {
     float *z[BMLP_MAX_HIDDEN + 2]; /* pre-activations, k >= 1 (NULL for hidden k in a lean
                                       workspace) */
     float *da[BMLP_MAX_HIDDEN + 2]; /* dL/da, 1 <= k < num_layers (NULL in a lean workspace) */
-    float *dz[BMLP_MAX_HIDDEN + 2]; /* dL/dz, k >= 1 */
+    float *dz[BMLP_MAX_HIDDEN + 2]; /* dL/dz, k >= 1 (a[k] itself for hidden layers when lean) */
     float *y;                       /* labels of the current tile, ld floats */
     size_t n;                       /* samples in the current tile */
 };
 
 /* bmlp_workspace_create, with every tile when all_tiles is set. Otherwise the hidden layers get
- * no pre-activation (z) and no dL/da tile, which the training step does not read, so that the
- * working set of a chunk stays small. */
+ * no pre-activation (z) and no dL/da tile, which the training step does not read, and their
+ * dL/dz tile is their output tile, so that the working set of a chunk stays small. */
 bmlp_status_t bmlp_workspace_create_tiles(const bmlp_net_t *net, size_t max_batch, bmlp_isa_t isa,
                                           int all_tiles, bmlp_workspace_t **out, bmlp_error_t *err);
 

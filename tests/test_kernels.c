@@ -224,8 +224,20 @@ static void check_forward_sigmoid(const bmlp_kernels_t *t, size_t m, size_t n, s
     free_offset(Zf), free_offset(Hf), free_offset(Hi);
 }
 
+/* Returns 1 when the first n floats of each of the rows rows of a and b (leading dimension
+ * ld) are bitwise equal. */
+static int rows_equal(const float *a, const float *b, size_t rows, size_t n, size_t ld)
+{
+    for (size_t r = 0; r < rows; r++)
+        if (memcmp(a + r * ld, b + r * ld, n * sizeof(float)) != 0)
+            return 0;
+    return 1;
+}
+
 /* Checks the fused backward kernel against dense_backward_input then sigmoid_backward of the
- * same table, bit for bit. A contains sigmoid outputs, in (0, 1). */
+ * same table, bit for bit, out of place and in place over A. A contains sigmoid outputs, in
+ * (0, 1). */
+
 static void check_backward_sigmoid(const bmlp_kernels_t *t, size_t m, size_t n, size_t k)
 {
     size_t ld = n + 1;
@@ -245,13 +257,20 @@ static void check_backward_sigmoid(const bmlp_kernels_t *t, size_t m, size_t n, 
                 t->name, m, n, k);
         fail();
     }
+    /* In place over A, as the training step runs it: the same bits. */
+    t->backward_input_sigmoid(m, n, k, W, dZ, ld, A, ld, A, ld);
+    if (!rows_equal(A, dZf, k, n, ld)) {
+        fprintf(stderr, "%s backward_input_sigmoid, m %zu n %zu k %zu: differs in place\n", t->name,
+                m, n, k);
+        fail();
+    }
     free_offset(W), free_offset(dZ), free_offset(A), free_offset(dA), free_offset(dZs);
     free_offset(dZf);
 }
 
 /* Checks output_backward against weight_grad, backward_input_sigmoid and bias_grad of the same
- * table, bit for bit, for an output layer of one unit over k units of n samples. A contains
- * sigmoid outputs, in (0, 1). */
+ * table, bit for bit, for an output layer of one unit over k units of n samples, out of place
+ * and in place over A. A contains sigmoid outputs, in (0, 1). */
 static void check_output_backward(const bmlp_kernels_t *t, size_t n, size_t k, int infinite_w)
 {
     size_t ld = n + 3;
@@ -282,6 +301,13 @@ static void check_output_backward(const bmlp_kernels_t *t, size_t n, size_t k, i
                 t->name, n, k, memcmp(dZf, dZs, k * ld * sizeof(float)) ? "differs" : "equal",
                 memcmp(gwf, gws, k * sizeof(float)) ? "differs" : "equal",
                 memcmp(dbf, dbs, k * sizeof(float)) ? "differs" : "equal");
+        fail();
+    }
+    /* In place over A, as the training step runs it: the same bits. */
+    t->output_backward(n, k, w, dz, A, ld, A, ld, gws, dbs);
+    if (!rows_equal(A, dZf, k, n, ld) || memcmp(gwf, gws, k * sizeof(float)) != 0 ||
+        memcmp(dbf, dbs, k * sizeof(float)) != 0) {
+        fprintf(stderr, "%s output_backward, n %zu k %zu: differs in place\n", t->name, n, k);
         fail();
     }
     free_offset(w), free_offset(dz), free_offset(A), free_offset(dZs), free_offset(dZf);
