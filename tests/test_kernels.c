@@ -696,6 +696,11 @@ static void reduce_update_pairwise_order(void **state)
     (void)state;
     bmlp_kernels_scalar.reduce_update(5, 1, slots, 1, 1.0f, 0.0f, grad, params);
     assert_true(grad[0] == want);
+    for (size_t t = 0; t < num_tables; t++) {
+        grad[0] = 0.0f;
+        tables[t]->reduce_update(5, 1, slots, 1, 1.0f, 0.0f, grad, params);
+        assert_true(grad[0] == want);
+    }
 }
 
 /*
