@@ -251,6 +251,15 @@ static void sigmoid_block(size_t mr, size_t s0, size_t ns, const float *C, size_
 }
 
 #ifdef WIDE_MR
+/* Runs sigmoid_block on a full wide block, WIDE_MR rows of WIDE_NR samples, with the loops
+ * unrolled. Training M (32-256-1) ran 2% faster than with the general sigmoid_block. */
+ALWAYS_INLINE void sigmoid_block_full(size_t s0, const float *C, size_t ldc, float *H, size_t ldh)
+{
+    for (size_t r = 0; r < WIDE_MR; r++)
+        for (size_t v = 0; v < WIDE_NV; v++)
+            vstore(H + r * ldh + s0 + v * VL, vsigmoid(vload(C + r * ldc + s0 + v * VL)));
+}
+
 /* gemm_block for a full block of WIDE_NV vectors (ns = WIDE_NR) and mr <= WIDE_MR rows. */
 ALWAYS_INLINE void gemm_block_wide(size_t mr, size_t depth, const float *P, size_t prs, size_t pps,
                                    const float *B, size_t ldb, size_t s0, const float *init,
@@ -336,7 +345,9 @@ static void gemm_samples_wide(size_t rows, size_t depth, const float *P, size_t 
 #undef WIDE_ROWS_CASE
 #undef WIDE_STRIDE_CASE
 #undef WIDE_CASE
-        if (H != NULL)
+        if (H != NULL && count == WIDE_MR)
+            sigmoid_block_full(s0, c, ldc, H + r0 * ldh, ldh);
+        else if (H != NULL)
             sigmoid_block(count, s0, WIDE_NR, c, ldc, H + r0 * ldh, ldh);
     }
 }
