@@ -119,7 +119,9 @@ typedef struct bmlp_kernels {
      * slots + c * stride) pairwise, in the order that halving gives (slot i += slot i + s for
      * s = 1, 2, 4, ...), stores the sum times scale in grad (unless grad is NULL), then
      * params += -learning_rate * grad. count is 1 to BMLP_MAX_SLOTS. One pass over the slots
-     * instead of one per add. */
+     * instead of one per add. Every table gives the same bits, except that where two slots
+     * hold different NaNs, the NaN that the sum carries can differ (gcc may swap the operands
+     * of an add). */
     void (*reduce_update)(size_t count, size_t len, const float *restrict slots, size_t stride,
                           float scale, float learning_rate, float *restrict grad,
                           float *restrict params);

@@ -336,19 +336,20 @@ static void fused_kernels_match_unfused(void **state)
 
 /* gather_tile copies and standardizes with exact operations (a subtraction and a division per
  * value), so every table must give the scalar kernel's bits. The cases are d features of n
- * shuffled rows of a table with a wider stride, with and without standardization. The vector
- * kernels transpose whole groups of 8 or 16 features and gather the rest, so d takes every
- * width to 18 and then one, two or four groups with and without features left over. */
+ * shuffled rows of a table whose stride is d or wider, with and without standardization; the
+ * first sample is the table's last row. The vector kernels transpose whole groups of 8 or 16
+ * features and gather the rest, so d takes every width to 18 and then one to five groups with
+ * and without features left over. */
 static void gather_tile_bitwise_equal(void **state)
 {
     const size_t rows_total = 150;
-    const size_t widths[] = {31, 32, 33, 35, 47, 64, 65};
+    const size_t widths[] = {31, 32, 33, 35, 47, 64, 65, 80, 87};
 
     (void)state;
     for (size_t t = 0; t < num_tables; t++) {
-        for (size_t w = 0; w < 18 + 7; w++) {
-            size_t d = w < 18 ? w + 1 : widths[w - 18];
-            size_t stride = d + 2;
+        for (size_t w = 0; w < 2 * (18 + 9); w++) {
+            size_t d = w / 2 < 18 ? w / 2 + 1 : widths[w / 2 - 18];
+            size_t stride = d + 2 * (w % 2);
             float *x = alloc_offset(rows_total * stride);
             float *mean = alloc_offset(d), *std = alloc_offset(d);
             size_t rows[MAX_DIM];
@@ -360,7 +361,7 @@ static void gather_tile_bitwise_equal(void **state)
                 float *As = alloc_offset(d * ld), *Av = alloc_offset(d * ld);
 
                 for (size_t s = 0; s < n; s++)
-                    rows[s] = (s * 37 + 11) % rows_total;
+                    rows[s] = s == 0 ? rows_total - 1 : (s * 37 + 11) % rows_total;
                 for (int standardize = 0; standardize < 2; standardize++) {
                     const float *mu = standardize ? mean : NULL;
                     const float *sd = standardize ? std : NULL;
@@ -374,9 +375,9 @@ static void gather_tile_bitwise_equal(void **state)
                         tables[t]->gather_tile(d, n, x, stride, r, mu, sd, Av, ld);
                         if (memcmp(Av, As, d * ld * sizeof(float)) != 0) {
                             fprintf(stderr,
-                                    "%s gather_tile, d %zu n %zu, standardized %d, shuffled %d: "
-                                    "differs from the scalar kernel\n",
-                                    tables[t]->name, d, n, standardize, shuffled);
+                                    "%s gather_tile, d %zu stride %zu n %zu, standardized %d, "
+                                    "shuffled %d: differs from the scalar kernel\n",
+                                    tables[t]->name, d, stride, n, standardize, shuffled);
                             fail();
                         }
                     }

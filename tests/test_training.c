@@ -147,6 +147,74 @@ static void partial_batch_averaged_over_its_size(void **state)
     bmlp_dataset_free(&ds);
 }
 
+/*
+ * Networks too large for small_step (more than 64 units) train through the tile kernels, on
+ * a lean workspace per thread: the output layer's backward pass is fused, and each hidden
+ * layer's dL/dz is written over its outputs. bmlp_backward runs on a full workspace with the
+ * unfused kernels, which the kernel tests hold to the same bits. Batches of at most 64 samples
+ * make one chunk each, whose gradient is the batch's, so training and explicit forward,
+ * backward and SGD steps must agree bit for bit.
+ */
+static void check_tile_step(size_t d, const size_t *hidden, size_t num_hidden, size_t n,
+                            size_t batch)
+{
+    bmlp_dataset_t ds;
+    bmlp_net_t *trained, *manual;
+    bmlp_workspace_t *ws;
+    bmlp_train_options_t opt;
+    bmlp_train_result_t result;
+    bmlp_error_t err;
+    double loss;
+
+    assert_int_equal(bmlp_dataset_alloc(&ds, n, d, &err), BMLP_OK);
+    for (size_t i = 0; i < n * d; i++)
+        ds.x[i] = (float)sin(0.37 * (double)i + 0.1);
+    for (size_t i = 0; i < n; i++)
+        ds.y[i] = (float)((i * 5 % 3) == 0);
+    bmlp_train_options_default(&opt);
+    opt.epochs = 1;
+    opt.batch_size = batch;
+    opt.val_split = 0.0;
+    opt.shuffle = 0;
+    opt.standardize = 0;
+    opt.threads = 1;
+    assert_int_equal(bmlp_net_create(d, hidden, num_hidden, &trained, &err), BMLP_OK);
+    assert_int_equal(bmlp_train(trained, &ds, &opt, &result, &err), BMLP_OK);
+
+    assert_int_equal(bmlp_net_create(d, hidden, num_hidden, &manual, &err), BMLP_OK);
+    bmlp_net_init_glorot(manual, opt.seed);
+    assert_int_equal(bmlp_workspace_create(manual, batch, BMLP_ISA_AUTO, &ws, &err), BMLP_OK);
+    for (size_t start = 0; start < n; start += batch) {
+        size_t count = n - start < batch ? n - start : batch;
+
+        assert_int_equal(bmlp_forward(manual, ws, ds.x + start * d, count, NULL, &err), BMLP_OK);
+        assert_int_equal(bmlp_backward(manual, ws, ds.y + start, count, &loss, &err), BMLP_OK);
+        bmlp_sgd_step(manual, opt.learning_rate);
+    }
+    for (size_t i = 0; i < bmlp_net_num_params(manual); i++) {
+        float t = bmlp_net_params(trained)[i], m = bmlp_net_params(manual)[i];
+
+        if (memcmp(&t, &m, sizeof(float)) != 0)
+            fail_msg("%zu inputs, %zu hidden layers, batch %zu: parameter %zu is %.9g after "
+                     "training and %.9g stepped by hand",
+                     d, num_hidden, batch, i, (double)t, (double)m);
+    }
+    bmlp_workspace_free(ws);
+    bmlp_net_free(manual);
+    bmlp_net_free(trained);
+    bmlp_dataset_free(&ds);
+}
+
+static void tile_step_matches_explicit_steps(void **state)
+{
+    const size_t one[] = {40}, two[] = {33, 17}, three[] = {24, 20, 9};
+
+    (void)state;
+    check_tile_step(32, one, 1, 128, 64);
+    check_tile_step(20, two, 2, 100, 50);
+    check_tile_step(37, three, 3, 90, 45);
+}
+
 /* 3 samples with batch 8 is one update averaged over the 3. */
 static void batch_larger_than_dataset(void **state)
 {
@@ -350,6 +418,7 @@ int main(void)
         cmocka_unit_test(xor_reaches_97_percent),
         cmocka_unit_test(breast_cancer_reaches_95_percent),
         cmocka_unit_test(partial_batch_averaged_over_its_size),
+        cmocka_unit_test(tile_step_matches_explicit_steps),
         cmocka_unit_test(batch_larger_than_dataset),
         cmocka_unit_test(same_seed_same_model),
         cmocka_unit_test(training_leaves_gradient_buffer),
