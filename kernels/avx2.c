@@ -168,6 +168,31 @@ static inline vec_t vgather_index(const float *base, vindex_t index)
     return _mm256_i32gather_ps(base, index, 4);
 }
 
+/* Loads the first width (1 to 4) floats at base + off[l] for each lane l and transposes them:
+ * lane l of col[j] is base[off[l] + j] for j < width, and the other columns are zero. No float
+ * past width is read. The 128-bit half i of q[k] takes row 4 i + k, so that one 4 x 4
+ * transpose within each half puts the rows in order. */
+static inline void vload_columns4(const float *base, const size_t *off, size_t width, vec_t col[4])
+{
+    __m128i keep = _mm_cmpgt_epi32(_mm_set1_epi32((int)width), _mm_setr_epi32(0, 1, 2, 3));
+    vec_t q[4];
+
+    for (int k = 0; k < 4; k++)
+        q[k] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(base + off[k], keep)),
+                                    _mm_maskload_ps(base + off[k + 4], keep), 1);
+    {
+        __m256d a0 = _mm256_castps_pd(_mm256_unpacklo_ps(q[0], q[1]));
+        __m256d a1 = _mm256_castps_pd(_mm256_unpackhi_ps(q[0], q[1]));
+        __m256d a2 = _mm256_castps_pd(_mm256_unpacklo_ps(q[2], q[3]));
+        __m256d a3 = _mm256_castps_pd(_mm256_unpackhi_ps(q[2], q[3]));
+
+        col[0] = _mm256_castpd_ps(_mm256_unpacklo_pd(a0, a2));
+        col[1] = _mm256_castpd_ps(_mm256_unpackhi_pd(a0, a2));
+        col[2] = _mm256_castpd_ps(_mm256_unpacklo_pd(a1, a3));
+        col[3] = _mm256_castpd_ps(_mm256_unpackhi_pd(a1, a3));
+    }
+}
+
 /* Transposes the 8 x 8 block in v: afterwards lane i of v[c] is what lane c of v[i] was
  * before. Rounds of 8 shuffles interleave single floats, pairs of floats and then the 128-bit
  * halves. */

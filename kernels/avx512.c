@@ -167,6 +167,35 @@ static inline vec_t vgather_index(const float *base, vindex_t index)
     return _mm512_i32gather_ps(index, base, 4);
 }
 
+/* Loads the first width (1 to 4) floats at base + off[l] for each lane l and transposes them:
+ * lane l of col[j] is base[off[l] + j] for j < width, and the other columns are zero. No float
+ * past width is read. The 128-bit lane i of q[k] takes row 4 i + k, so that one 4 x 4
+ * transpose within each 128-bit lane puts the rows in order. */
+static inline void vload_columns4(const float *base, const size_t *off, size_t width, vec_t col[4])
+{
+    __mmask8 keep = (__mmask8)((1u << width) - 1u);
+    vec_t q[4];
+
+    for (int k = 0; k < 4; k++) {
+        vec_t v = _mm512_castps128_ps512(_mm_maskz_loadu_ps(keep, base + off[k]));
+
+        v = _mm512_insertf32x4(v, _mm_maskz_loadu_ps(keep, base + off[k + 4]), 1);
+        v = _mm512_insertf32x4(v, _mm_maskz_loadu_ps(keep, base + off[k + 8]), 2);
+        q[k] = _mm512_insertf32x4(v, _mm_maskz_loadu_ps(keep, base + off[k + 12]), 3);
+    }
+    {
+        __m512d a0 = _mm512_castps_pd(_mm512_unpacklo_ps(q[0], q[1]));
+        __m512d a1 = _mm512_castps_pd(_mm512_unpackhi_ps(q[0], q[1]));
+        __m512d a2 = _mm512_castps_pd(_mm512_unpacklo_ps(q[2], q[3]));
+        __m512d a3 = _mm512_castps_pd(_mm512_unpackhi_ps(q[2], q[3]));
+
+        col[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+        col[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+        col[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+        col[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+}
+
 /* Transposes the 16 x 16 block in v: afterwards lane i of v[c] is what lane c of v[i] was
  * before. Each of four rounds of 16 shuffles interleaves pairs of vectors: single floats,
  * pairs of floats, then 128-bit lanes twice. */
