@@ -6,6 +6,8 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <new>
 #include <vector>
 
 #include "bmlp/bmlp.h"
@@ -30,9 +32,43 @@ const bmlp_kernels_t *table_for(int index)
     return bmlp_kernels_for(resolved);
 }
 
-std::vector<float> filled(size_t n)
+// Allocates on 64-byte boundaries, as the library allocates its tiles and parameters. With
+// std::vector's 16-byte alignment, each 64-byte load of the AVX-512 kernels spans two cache
+// lines, and the 256 x 256 forward product over 64 samples ran at 119 GFLOP/s in place of 170.
+template <typename T> struct LineAllocator {
+    using value_type = T;
+    LineAllocator() = default;
+    template <typename U> LineAllocator(const LineAllocator<U> &)
+    {
+    }
+    T *allocate(size_t n)
+    {
+        void *p = std::aligned_alloc(64, (n * sizeof(T) + 63) / 64 * 64);
+        if (p == nullptr)
+            throw std::bad_alloc();
+        return static_cast<T *>(p);
+    }
+    void deallocate(T *p, size_t)
+    {
+        std::free(p);
+    }
+};
+template <typename T, typename U>
+bool operator==(const LineAllocator<T> &, const LineAllocator<U> &)
 {
-    std::vector<float> v(n);
+    return true;
+}
+template <typename T, typename U>
+bool operator!=(const LineAllocator<T> &, const LineAllocator<U> &)
+{
+    return false;
+}
+
+using Floats = std::vector<float, LineAllocator<float>>;
+
+Floats filled(size_t n)
+{
+    Floats v(n);
     for (size_t i = 0; i < n; i++)
         v[i] = float(std::sin(0.1 * double(i)));
     return v;
@@ -50,22 +86,21 @@ void BM_Product(benchmark::State &state)
         state.SkipWithError("instruction set not available on this CPU");
         return;
     }
-    std::vector<float> W = filled(m * k), b = filled(m), A = filled(k * samples);
-    std::vector<float> Z = filled(m * samples), dW(m * k);
+    Floats W = filled(m * k), b = filled(m), A = filled(k * samples);
+    Floats Z = filled(m * samples), dW(m * k);
     for (auto _ : state) {
         if (which == kForward)
             t->dense_forward(m, samples, k, W.data(), b.data(), A.data(), samples, Z.data(),
                              samples);
         else if (which == kBackwardInput)
-            t->dense_backward_input(m, samples, k, W.data(), Z.data(), samples, A.data(),
-                                    samples);
+            t->dense_backward_input(m, samples, k, W.data(), Z.data(), samples, A.data(), samples);
         else
             t->weight_grad(m, samples, k, Z.data(), samples, A.data(), samples, dW.data());
         benchmark::ClobberMemory();
     }
     const double flops = 2.0 * double(m) * double(k) * double(samples);
-    state.counters["GFLOPS"] =
-        benchmark::Counter(flops * double(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+    state.counters["GFLOPS"] = benchmark::Counter(flops * double(state.iterations()) * 1e-9,
+                                                  benchmark::Counter::kIsRate);
     static const char *names[] = {"dense_forward", "dense_backward_input", "weight_grad"};
     state.SetLabel(std::string(names[which]) + " " + t->name);
 }
@@ -77,7 +112,7 @@ void BM_Sigmoid(benchmark::State &state)
         state.SkipWithError("instruction set not available on this CPU");
         return;
     }
-    std::vector<float> Z = filled(256 * kSamples), A(256 * kSamples);
+    Floats Z = filled(256 * kSamples), A(256 * kSamples);
     for (auto _ : state) {
         t->sigmoid(256, kSamples, Z.data(), kSamples, A.data(), kSamples);
         benchmark::ClobberMemory();
@@ -95,13 +130,13 @@ void BM_SgdUpdate(benchmark::State &state)
         state.SkipWithError("instruction set not available on this CPU");
         return;
     }
-    std::vector<float> g = filled(n), p = filled(n);
+    Floats g = filled(n), p = filled(n);
     for (auto _ : state) {
         t->axpy(n, -1e-6f, g.data(), p.data());
         benchmark::ClobberMemory();
     }
-    state.counters["elements_per_second"] =
-        benchmark::Counter(double(state.iterations()) * double(n), benchmark::Counter::kIsRate);
+    state.counters["elements_per_second"] = benchmark::Counter(
+        double(state.iterations()) * double(n), benchmark::Counter::kIsRate);
     state.SetLabel(t->name);
 }
 
