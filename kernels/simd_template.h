@@ -641,7 +641,8 @@ static void weight_grad_transposed(size_t m, size_t n, size_t k, const float *re
                                    size_t lddz, const float *restrict A, size_t lda,
                                    float *restrict dW)
 {
-    float At[PANEL_SAMPLES * PANEL_NV * VL];
+    /* On cache lines, so that no vector load of the panel spans two of them. */
+    _Alignas(64) float At[PANEL_SAMPLES * PANEL_NV * VL];
 
     for (size_t j0 = 0; j0 < k;) {
         size_t width = NR;
