@@ -168,51 +168,47 @@ static inline vec_t vgather_index(const float *base, vindex_t index)
     return _mm256_i32gather_ps(base, index, 4);
 }
 
-/* Loads the first width (1 to 4) floats at base + off[l] for each lane l and transposes them:
- * lane l of col[j] is base[off[l] + j] for j < width, and the other columns are zero. No float
- * past width is read. The 128-bit half i of q[k] takes row 4 i + k, so that one 4 x 4
- * transpose within each half puts the rows in order. */
+/* Transposes the 4 x 4 block of floats in each 128-bit half of in[0 .. 3]: float i of half q
+ * of out[c] is float c of half q of in[i]. Pairs of floats interleave first, then pairs of
+ * doubles. */
+static inline void transpose_lanes4(const vec_t in[4], vec_t out[4])
+{
+    __m256d a0 = _mm256_castps_pd(_mm256_unpacklo_ps(in[0], in[1]));
+    __m256d a1 = _mm256_castps_pd(_mm256_unpackhi_ps(in[0], in[1]));
+    __m256d a2 = _mm256_castps_pd(_mm256_unpacklo_ps(in[2], in[3]));
+    __m256d a3 = _mm256_castps_pd(_mm256_unpackhi_ps(in[2], in[3]));
+
+    out[0] = _mm256_castpd_ps(_mm256_unpacklo_pd(a0, a2));
+    out[1] = _mm256_castpd_ps(_mm256_unpackhi_pd(a0, a2));
+    out[2] = _mm256_castpd_ps(_mm256_unpacklo_pd(a1, a3));
+    out[3] = _mm256_castpd_ps(_mm256_unpackhi_pd(a1, a3));
+}
+
+/* Loads the first width (1 to 4) floats at base + off[l] for each lane l, and transposes them
+ * so that lane l of col[j] is base[off[l] + j] for j < width. The other columns are zero, and
+ * no float past width is read. Half q of rows[k] takes row 4 q + k, so that transpose_lanes4
+ * puts the rows in order. */
 static inline void vload_columns4(const float *base, const size_t *off, size_t width, vec_t col[4])
 {
     __m128i keep = _mm_cmpgt_epi32(_mm_set1_epi32((int)width), _mm_setr_epi32(0, 1, 2, 3));
-    vec_t q[4];
+    vec_t rows[4];
 
     for (int k = 0; k < 4; k++)
-        q[k] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(base + off[k], keep)),
-                                    _mm_maskload_ps(base + off[k + 4], keep), 1);
-    {
-        __m256d a0 = _mm256_castps_pd(_mm256_unpacklo_ps(q[0], q[1]));
-        __m256d a1 = _mm256_castps_pd(_mm256_unpackhi_ps(q[0], q[1]));
-        __m256d a2 = _mm256_castps_pd(_mm256_unpacklo_ps(q[2], q[3]));
-        __m256d a3 = _mm256_castps_pd(_mm256_unpackhi_ps(q[2], q[3]));
-
-        col[0] = _mm256_castpd_ps(_mm256_unpacklo_pd(a0, a2));
-        col[1] = _mm256_castpd_ps(_mm256_unpackhi_pd(a0, a2));
-        col[2] = _mm256_castpd_ps(_mm256_unpacklo_pd(a1, a3));
-        col[3] = _mm256_castpd_ps(_mm256_unpackhi_pd(a1, a3));
-    }
+        rows[k] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskload_ps(base + off[k], keep)),
+                                       _mm_maskload_ps(base + off[k + 4], keep), 1);
+    transpose_lanes4(rows, col);
 }
 
 /* Transposes the 8 x 8 block in v: afterwards lane i of v[c] is what lane c of v[i] was
- * before. Rounds of 8 shuffles interleave single floats, pairs of floats and then the 128-bit
- * halves. */
+ * before. Each group of 4 rows is transposed within its 128-bit halves, and one round of
+ * 128-bit permutes then brings the halves together. */
 static inline void vtranspose(vec_t v[VL])
 {
-    vec_t a[VL], b[VL];
+    vec_t b[VL];
 
-    for (int k = 0; k < 4; k++) {
-        a[2 * k] = _mm256_unpacklo_ps(v[2 * k], v[2 * k + 1]);
-        a[2 * k + 1] = _mm256_unpackhi_ps(v[2 * k], v[2 * k + 1]);
-    }
     /* Half q of b[4g + m] contains column 4q + m of rows 4g .. 4g + 3. */
-    for (int g = 0; g < 2; g++) {
-        for (int h = 0; h < 2; h++) {
-            __m256d lo = _mm256_castps_pd(a[4 * g + h]), hi = _mm256_castps_pd(a[4 * g + h + 2]);
-
-            b[4 * g + 2 * h] = _mm256_castpd_ps(_mm256_unpacklo_pd(lo, hi));
-            b[4 * g + 2 * h + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(lo, hi));
-        }
-    }
+    for (int g = 0; g < 2; g++)
+        transpose_lanes4(v + 4 * g, b + 4 * g);
     for (int m = 0; m < 4; m++) {
         v[m] = _mm256_permute2f128_ps(b[m], b[4 + m], 0x20);
         v[4 + m] = _mm256_permute2f128_ps(b[m], b[4 + m], 0x31);

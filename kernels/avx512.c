@@ -167,56 +167,51 @@ static inline vec_t vgather_index(const float *base, vindex_t index)
     return _mm512_i32gather_ps(index, base, 4);
 }
 
-/* Loads the first width (1 to 4) floats at base + off[l] for each lane l and transposes them:
- * lane l of col[j] is base[off[l] + j] for j < width, and the other columns are zero. No float
- * past width is read. The 128-bit lane i of q[k] takes row 4 i + k, so that one 4 x 4
- * transpose within each 128-bit lane puts the rows in order. */
+/* Transposes the 4 x 4 block of floats in each 128-bit lane of in[0 .. 3]: float i of lane q
+ * of out[c] is float c of lane q of in[i]. Pairs of floats interleave first, then pairs of
+ * doubles. */
+static inline void transpose_lanes4(const vec_t in[4], vec_t out[4])
+{
+    __m512d a0 = _mm512_castps_pd(_mm512_unpacklo_ps(in[0], in[1]));
+    __m512d a1 = _mm512_castps_pd(_mm512_unpackhi_ps(in[0], in[1]));
+    __m512d a2 = _mm512_castps_pd(_mm512_unpacklo_ps(in[2], in[3]));
+    __m512d a3 = _mm512_castps_pd(_mm512_unpackhi_ps(in[2], in[3]));
+
+    out[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+    out[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+    out[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+    out[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+}
+
+/* Loads the first width (1 to 4) floats at base + off[l] for each lane l, and transposes them
+ * so that lane l of col[j] is base[off[l] + j] for j < width. The other columns are zero, and
+ * no float past width is read. Lane q of rows[k] takes row 4 q + k, so that transpose_lanes4
+ * puts the rows in order. */
 static inline void vload_columns4(const float *base, const size_t *off, size_t width, vec_t col[4])
 {
     __mmask8 keep = (__mmask8)((1u << width) - 1u);
-    vec_t q[4];
+    vec_t rows[4];
 
     for (int k = 0; k < 4; k++) {
         vec_t v = _mm512_castps128_ps512(_mm_maskz_loadu_ps(keep, base + off[k]));
 
         v = _mm512_insertf32x4(v, _mm_maskz_loadu_ps(keep, base + off[k + 4]), 1);
         v = _mm512_insertf32x4(v, _mm_maskz_loadu_ps(keep, base + off[k + 8]), 2);
-        q[k] = _mm512_insertf32x4(v, _mm_maskz_loadu_ps(keep, base + off[k + 12]), 3);
+        rows[k] = _mm512_insertf32x4(v, _mm_maskz_loadu_ps(keep, base + off[k + 12]), 3);
     }
-    {
-        __m512d a0 = _mm512_castps_pd(_mm512_unpacklo_ps(q[0], q[1]));
-        __m512d a1 = _mm512_castps_pd(_mm512_unpackhi_ps(q[0], q[1]));
-        __m512d a2 = _mm512_castps_pd(_mm512_unpacklo_ps(q[2], q[3]));
-        __m512d a3 = _mm512_castps_pd(_mm512_unpackhi_ps(q[2], q[3]));
-
-        col[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
-        col[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
-        col[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
-        col[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
-    }
+    transpose_lanes4(rows, col);
 }
 
 /* Transposes the 16 x 16 block in v: afterwards lane i of v[c] is what lane c of v[i] was
- * before. Each of four rounds of 16 shuffles interleaves pairs of vectors: single floats,
- * pairs of floats, then 128-bit lanes twice. */
+ * before. Each group of 4 rows is transposed within its 128-bit lanes, and two rounds of
+ * 128-bit shuffles then bring the lanes together. */
 static inline void vtranspose(vec_t v[VL])
 {
-    vec_t a[VL], b[VL];
+    vec_t b[VL];
 
-    /* a[2k], a[2k + 1]: floats 0-1 and 2-3 of each 128-bit lane of rows 2k and 2k + 1. */
-    for (int k = 0; k < 8; k++) {
-        a[2 * k] = _mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]);
-        a[2 * k + 1] = _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]);
-    }
     /* Lane q of b[4g + m] contains column 4q + m of rows 4g .. 4g + 3. */
-    for (int g = 0; g < 4; g++) {
-        for (int h = 0; h < 2; h++) {
-            __m512d lo = _mm512_castps_pd(a[4 * g + h]), hi = _mm512_castps_pd(a[4 * g + h + 2]);
-
-            b[4 * g + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, hi));
-            b[4 * g + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, hi));
-        }
-    }
+    for (int g = 0; g < 4; g++)
+        transpose_lanes4(v + 4 * g, b + 4 * g);
     /* Column 4q + m gathers lane q of b[m], b[4 + m], b[8 + m] and b[12 + m]. */
     for (int m = 0; m < 4; m++) {
         vec_t lo01 = _mm512_shuffle_f32x4(b[m], b[4 + m], 0x44);
