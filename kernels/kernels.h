@@ -26,7 +26,8 @@
  * so that the misses of the next vector's rows overlap with those of the vector being loaded.
  * Training a 2-2-1 network, distances of 32, 64 and 128 ran 2%, 4% and 8% slower, and
  * requesting all of the next chunk's rows before the chunk about 20% slower.
- * NOTE: the best distance depends on the machine. On an Ice Lake VM, 64 ran 6% faster. */
+ * NOTE: the best distance depends on the machine. On an Ice Lake VM, 32 and 64 ran 4% to 6%
+ * faster. */
 #define BMLP_SMALL_PREFETCH_AHEAD 16
 
 /* Vectors of samples whose losses small_step and its twin sum in float lanes before adding

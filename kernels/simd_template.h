@@ -960,8 +960,8 @@ static void KNAME(gather_tile)(size_t d, size_t n, const float *restrict x, size
         size_t ns = n - s0 < VL ? n - s0 : VL;
         size_t j0 = 0;
 
-        /* Lanes past the last sample repeat the first row, so every address read is valid;
-         * their values are not stored. */
+        /* Lanes past the last sample repeat the first row, so every address read is valid.
+         * Their values are not stored. */
         for (size_t l = 0; l < VL; l++) {
             size_t s = s0 + (l < ns ? l : 0);
             off[l] = (rows != NULL ? rows[s] : s) * x_stride;

@@ -224,11 +224,11 @@ static void check_forward_sigmoid(const bmlp_kernels_t *t, size_t m, size_t n, s
     free_offset(Zf), free_offset(Hf), free_offset(Hi);
 }
 
-/* Returns 1 when the first n floats of each of the rows rows of a and b (leading dimension
- * ld) are bitwise equal. */
-static int rows_equal(const float *a, const float *b, size_t rows, size_t n, size_t ld)
+/* Returns 1 when rows 0 .. count - 1 of a and b (leading dimension ld) have the same bits in
+ * their first n floats. */
+static int rows_equal(const float *a, const float *b, size_t count, size_t n, size_t ld)
 {
-    for (size_t r = 0; r < rows; r++)
+    for (size_t r = 0; r < count; r++)
         if (memcmp(a + r * ld, b + r * ld, n * sizeof(float)) != 0)
             return 0;
     return 1;
