@@ -78,6 +78,27 @@ static inline float vsum(vec_t v)
     return _mm_cvtss_f32(s);
 }
 
+/* out[u] = vsum(v[u]) for the 8 vectors v[], bit for bit: the same pairs are added at each
+ * level (lane i with i + 4, then i + 2 and i + 1), but three levels of shuffles and adds serve
+ * all 8 sums. Each level packs the halves that it adds of two vectors into one. */
+static inline void vsum_lanes(const vec_t v[8], float out[8])
+{
+    vec_t p[4], q[2], t;
+
+    /* p[j]: lanes i + (i + 4) of v[2j] in its low 128 bits, of v[2j + 1] in its high. */
+    for (int j = 0; j < 4; j++)
+        p[j] = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * j], v[2 * j + 1], 0x20),
+                             _mm256_permute2f128_ps(v[2 * j], v[2 * j + 1], 0x31));
+    /* q[j]: half h contains i + (i + 2) of v[4j + h] in lanes 0-1 and of v[4j + 2 + h] in 2-3. */
+    for (int j = 0; j < 2; j++)
+        q[j] = _mm256_add_ps(_mm256_shuffle_ps(p[2 * j], p[2 * j + 1], 0x44),
+                             _mm256_shuffle_ps(p[2 * j], p[2 * j + 1], 0xEE));
+    /* Lane 4h + c contains the sum of v[2c + h]. */
+    t = _mm256_add_ps(_mm256_shuffle_ps(q[0], q[1], 0x88), _mm256_shuffle_ps(q[0], q[1], 0xDD));
+    t = _mm256_permutevar8x32_ps(t, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_ps(out, t);
+}
+
 /* The sum of the lanes, each widened to double first. */
 static inline double vsum_double(vec_t v)
 {

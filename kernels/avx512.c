@@ -73,6 +73,32 @@ static inline float vsum(vec_t v)
     return _mm512_reduce_add_ps(v);
 }
 
+/* out[u] = vsum(v[u]) for the 16 vectors v[], bit for bit: the same pairs are added at each
+ * level (lane i with i + 8, then i + 4, i + 2 and i + 1), but four levels of shuffles and adds
+ * serve all 16 sums. Each level packs the halves that it adds of two vectors into one. */
+static inline void vsum_lanes(const vec_t v[16], float out[16])
+{
+    vec_t p[8], q[4], r[2], t;
+
+    /* p[j]: lanes i + (i + 8) of v[2j] in its low 256 bits, of v[2j + 1] in its high. */
+    for (int j = 0; j < 8; j++)
+        p[j] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * j], v[2 * j + 1], 0x44),
+                             _mm512_shuffle_f32x4(v[2 * j], v[2 * j + 1], 0xEE));
+    /* q[j]: block b (4 lanes) contains i + (i + 4) of v[4j + b]. */
+    for (int j = 0; j < 4; j++)
+        q[j] = _mm512_add_ps(_mm512_shuffle_f32x4(p[2 * j], p[2 * j + 1], 0x88),
+                             _mm512_shuffle_f32x4(p[2 * j], p[2 * j + 1], 0xDD));
+    /* r[j]: block b contains i + (i + 2) of v[8j + b] in lanes 0-1 and of v[8j + 4 + b] in 2-3. */
+    for (int j = 0; j < 2; j++)
+        r[j] = _mm512_add_ps(_mm512_shuffle_ps(q[2 * j], q[2 * j + 1], 0x44),
+                             _mm512_shuffle_ps(q[2 * j], q[2 * j + 1], 0xEE));
+    /* Lane 4b + c contains the sum of v[4c + b]. */
+    t = _mm512_add_ps(_mm512_shuffle_ps(r[0], r[1], 0x88), _mm512_shuffle_ps(r[0], r[1], 0xDD));
+    t = _mm512_permutexvar_ps(
+        _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), t);
+    _mm512_storeu_ps(out, t);
+}
+
 /* The sum of the lanes, each widened to double first. */
 static inline double vsum_double(vec_t v)
 {

@@ -17,6 +17,7 @@
  *   vlog(v)                log from SLEEF, 3.5 ULP, at a third of log1p's cost
  *   vkeep_n(v, n)          v with the lanes from n on set to zero
  *   vsum(v), vsum_double(v)       horizontal sum of the lanes, in float or in double
+ *   vsum_lanes(v, out)     out[u] = vsum(v[u]) for VL vectors v[], bit for bit
  *   vselect_label(y, a, b, c)     a where y == 0, b where y == 1, c elsewhere
  *   vselect_sign(z, a, b)  a where the sign bit of z is clear, b where it is set
  *   vcount_hits(p, y, n)   lanes below n where (p >= 0.5) == (y == 1)
@@ -688,6 +689,28 @@ static void KNAME(weight_grad)(size_t m, size_t n, size_t k, const float *restri
     }
 }
 
+/* Units of output_backward's groups: their gw and db sums fill the VL vectors of vsum_lanes. */
+#define UNIT_GROUP (VL / 2)
+
+/* One vector of samples of unit j of output_backward: stores dZin and adds to the unit's sums.
+ * n_left < VL marks the last, partial vector. */
+ALWAYS_INLINE void output_backward_vector(vec_t wj, vec_t dv, const float *a, float *out,
+                                          size_t n_left, vec_t *sum_w, vec_t *sum_b)
+{
+    vec_t av = n_left < VL ? vload_n(a, n_left) : vload(a);
+    vec_t d = vsigmoid_chain(vfma(wj, dv, vzero()), av);
+
+    *sum_w = vfma(dv, av, *sum_w);
+    if (n_left < VL) {
+        /* bias_grad reads zeros past n, where d is NaN for an infinite w[j]. */
+        *sum_b = vadd(*sum_b, vkeep_n(d, n_left));
+        vstore_n(out, d, n_left);
+    } else {
+        *sum_b = vadd(*sum_b, d);
+        vstore(out, d);
+    }
+}
+
 static void KNAME(output_backward)(size_t n, size_t k, const float *restrict w,
                                    const float *restrict dz, const float *A, size_t lda,
                                    float *dZin, size_t lddzin, float *restrict gw,
@@ -695,30 +718,45 @@ static void KNAME(output_backward)(size_t n, size_t k, const float *restrict w,
 {
     /* Per element, the operations of grad_block (gw), gemm_depth_one (dZin) and bias_grad (db),
      * so the bits agree with those kernels. Each vector of A is loaded before the same vector
-     * of dZin is stored, so dZin may be A. */
-    for (size_t j = 0; j < k; j++) {
-        const float *a = A + j * lda;
-        float *out = dZin + j * lddzin;
+     * of dZin is stored, so dZin may be A. Units run in groups of UNIT_GROUP, whose chains of
+     * sums overlap and whose sums across lanes share the shuffles of vsum_lanes. */
+    size_t j = 0;
+
+    for (; j + UNIT_GROUP <= k; j += UNIT_GROUP) {
+        vec_t sums[2 * UNIT_GROUP], wv[UNIT_GROUP];
+        float out[2 * UNIT_GROUP];
+
+        for (size_t u = 0; u < UNIT_GROUP; u++) {
+            wv[u] = vset1(w[j + u]);
+            sums[u] = sums[UNIT_GROUP + u] = vzero();
+        }
+        for (size_t s = 0; s < n; s += VL) {
+            size_t left = n - s < VL ? n - s : VL;
+            vec_t dv = left < VL ? vload_n(dz + s, left) : vload(dz + s);
+            const float *a = A + j * lda + s;
+            float *dst = dZin + j * lddzin + s;
+
+#pragma GCC unroll 8
+            for (size_t u = 0; u < UNIT_GROUP; u++)
+                output_backward_vector(wv[u], dv, a + u * lda, dst + u * lddzin, left, &sums[u],
+                                       &sums[UNIT_GROUP + u]);
+        }
+        vsum_lanes(sums, out);
+        for (size_t u = 0; u < UNIT_GROUP; u++) {
+            gw[j + u] = out[u];
+            db[j + u] = out[UNIT_GROUP + u];
+        }
+    }
+    for (; j < k; j++) {
         vec_t wj = vset1(w[j]);
         vec_t sum_w = vzero(), sum_b = vzero();
-        size_t s = 0;
 
-        for (; s + VL <= n; s += VL) {
-            vec_t av = vload(a + s), dv = vload(dz + s);
-            vec_t d = vsigmoid_chain(vfma(wj, dv, vzero()), av);
+        for (size_t s = 0; s < n; s += VL) {
+            size_t left = n - s < VL ? n - s : VL;
+            vec_t dv = left < VL ? vload_n(dz + s, left) : vload(dz + s);
 
-            sum_w = vfma(dv, av, sum_w);
-            sum_b = vadd(sum_b, d);
-            vstore(out + s, d);
-        }
-        if (s < n) {
-            vec_t av = vload_n(a + s, n - s), dv = vload_n(dz + s, n - s);
-            vec_t d = vsigmoid_chain(vfma(wj, dv, vzero()), av);
-
-            sum_w = vfma(dv, av, sum_w);
-            /* bias_grad reads zeros past n, where d is NaN for an infinite w[j]. */
-            sum_b = vadd(sum_b, vkeep_n(d, n - s));
-            vstore_n(out + s, d, n - s);
+            output_backward_vector(wj, dv, A + j * lda + s, dZin + j * lddzin + s, left, &sum_w,
+                                   &sum_b);
         }
         gw[j] = vsum(sum_w);
         db[j] = vsum(sum_b);
