@@ -99,6 +99,15 @@ static bmlp_status_t train_epoch(run_t *run, size_t epoch, bmlp_epoch_report_t *
                          "the epoch); the model keeps the parameters before that batch",
                          epoch, failed, first + 1, last);
     }
+    /* A finite loss can still come with non-finite parameters: the last update of an epoch
+     * is never followed by a loss, and an infinite input can give an infinite weight gradient
+     * with a finite loss. */
+    for (size_t i = 0; i < run->net->num_params; i++)
+        if (!isfinite(run->net->params[i]))
+            return bmlp_fail(err, BMLP_ERR_NONFINITE, NULL, 0, 0, NULL,
+                             "parameter %zu is %g after epoch %zu, though the loss stayed finite; "
+                             "a lower learning rate or rescaled features may help",
+                             i, (double)run->net->params[i], epoch);
     report->seconds = now_seconds() - t0;
     bmlp_stepper_phases(&run->stepper, report->seconds, report->phase_seconds);
     report->train_loss = loss_sum / (double)order->n_train;
@@ -152,7 +161,7 @@ static void add_to_stats(const float *x, size_t d, size_t count, double *mean, d
 
 /* Mean and population standard deviation of the first count training samples of the split. */
 static bmlp_status_t stream_stats(const run_t *run, size_t count, float *mean, float *std,
-                                  bmlp_error_t *err)
+                                  float *lowest, float *highest, bmlp_error_t *err)
 {
     const bmlp_source_t *src = run->src;
     size_t d = src->n_features;
@@ -175,6 +184,12 @@ static bmlp_status_t stream_stats(const run_t *run, size_t count, float *mean, f
         else
             bmlp_source_read(src, &i, 1, row, row + d);
         add_to_stats(x, d, q + 1, sum_mean, sum_m2);
+        for (size_t j = 0; j < d; j++) {
+            if (q == 0 || x[j] < lowest[j])
+                lowest[j] = x[j];
+            if (q == 0 || x[j] > highest[j])
+                highest[j] = x[j];
+        }
     }
     for (size_t j = 0; j < d; j++) {
         mean[j] = (float)sum_mean[j];
@@ -186,6 +201,26 @@ static bmlp_status_t stream_stats(const run_t *run, size_t count, float *mean, f
     return BMLP_OK;
 }
 
+/* Checks that the lowest and highest value of each feature stay finite when standardized as the
+ * kernels do it, (x - mean) / std in float. Values near float's limits on both sides of the
+ * mean overflow there, and the network would train on infinities. */
+static bmlp_status_t check_standardized_range(const bmlp_net_t *net, const float *lowest,
+                                              const float *highest, bmlp_error_t *err)
+{
+    for (size_t j = 0; j < net->widths[0]; j++) {
+        float low = (lowest[j] - net->mean[j]) / net->std[j];
+        float high = (highest[j] - net->mean[j]) / net->std[j];
+
+        if (!isfinite(low) || !isfinite(high))
+            return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                             "feature %zu ranges from %g to %g, which overflows float when "
+                             "standardized (mean %g, std %g); rescale the feature",
+                             j + 1, (double)lowest[j], (double)highest[j], (double)net->mean[j],
+                             (double)net->std[j]);
+    }
+    return BMLP_OK;
+}
+
 /* Fits the standardization on the training split: every training sample of in-memory data, the
  * first STATS_SAMPLES of other sources. */
 static bmlp_status_t fit_standardization(run_t *run, bmlp_error_t *err)
@@ -194,11 +229,15 @@ static bmlp_status_t fit_standardization(run_t *run, bmlp_error_t *err)
     size_t d = src->n_features;
     float *mean = malloc(d * sizeof(float));
     float *std = malloc(d * sizeof(float));
+    float *lowest = malloc(d * sizeof(float));
+    float *highest = malloc(d * sizeof(float));
     bmlp_status_t st;
 
-    if (mean == NULL || std == NULL) {
+    if (mean == NULL || std == NULL || lowest == NULL || highest == NULL) {
         free(mean);
         free(std);
+        free(lowest);
+        free(highest);
         return bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
                          "cannot allocate feature statistics");
     }
@@ -206,11 +245,15 @@ static bmlp_status_t fit_standardization(run_t *run, bmlp_error_t *err)
 
     if (!src->in_memory && count > STATS_SAMPLES)
         count = STATS_SAMPLES;
-    st = stream_stats(run, count, mean, std, err);
+    st = stream_stats(run, count, mean, std, lowest, highest, err);
     if (st == BMLP_OK)
         st = bmlp_net_set_standardization(run->net, mean, std, err);
+    if (st == BMLP_OK)
+        st = check_standardized_range(run->net, lowest, highest, err);
     free(mean);
     free(std);
+    free(lowest);
+    free(highest);
     return st;
 }
 

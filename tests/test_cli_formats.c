@@ -96,6 +96,29 @@ static void options_of_other_formats_rejected(void **state)
     cli_expect_output("is read as csv (by --format)");
 }
 
+/* Options of data files are rejected for a synthetic set, and the generator's options for a
+ * file, rather than silently ignored. */
+static void options_of_other_sources_rejected(void **state)
+{
+    (void)state;
+    assert_int_equal(cli_run("train --data synth:moons --features 5"), 2);
+    cli_expect_output("synth:moons always has 2 features");
+    assert_int_equal(cli_run("train --data synth:moons --format csv"), 2);
+    cli_expect_output("--format applies to data files only, not to synth:moons");
+    assert_int_equal(cli_run("train --data synth:xor --header"), 2);
+    cli_expect_output("--header applies to CSV files only, not to synth:xor");
+    assert_int_equal(cli_run("train --data synth:blobs --label-col 2"), 2);
+    cli_expect_output("--label-col applies to CSV files only, not to synth:blobs");
+    assert_int_equal(cli_run("train --data synth:spiral --zero-based"), 2);
+    cli_expect_output("--zero-based applies to LIBSVM files only, not to synth:spiral");
+    assert_int_equal(cli_run("train --data " CSV_DIR "/basic_lf.csv --samples 5"), 2);
+    cli_expect_output("--samples applies to synthetic sets (synth:NAME) only");
+    assert_int_equal(cli_run("train --data " NPY_DIR "/good_f4_v1.npy --noise 3"), 2);
+    cli_expect_output("--noise applies to synthetic sets (synth:NAME) only");
+    assert_int_equal(cli_run("train --data " LIBSVM_DIR "/basic.svm --data-seed 3"), 2);
+    cli_expect_output("--data-seed applies to synthetic sets (synth:NAME) only");
+}
+
 /* A bad LIBSVM or NPY file fails with exit status 2, names the position, and writes no model. */
 static void bad_files_write_no_model(void **state)
 {
@@ -151,6 +174,7 @@ int main(void)
         cmocka_unit_test(format_overrides_extension),
         cmocka_unit_test(libsvm_options),
         cmocka_unit_test(options_of_other_formats_rejected),
+        cmocka_unit_test(options_of_other_sources_rejected),
         cmocka_unit_test(bad_files_write_no_model),
         cmocka_unit_test(predict_and_eval_across_formats),
     };

@@ -335,6 +335,66 @@ static void diverging_run_keeps_last_good_model(void **state)
     bmlp_dataset_free(&ds);
 }
 
+/* Four samples of one feature at 3e38 and weight 1: the logits stay finite, and so does the
+ * loss, but the two samples of class 0 add 3e38 twice into the weight gradient, which overflows
+ * float. The update makes the weight infinite in the only batch, after which no loss is
+ * computed. Training reports it instead of returning an unusable model. */
+static void infinite_parameters_after_finite_loss(void **state)
+{
+    bmlp_dataset_t ds;
+    bmlp_net_t *net;
+    bmlp_train_options_t opt;
+    bmlp_train_result_t r;
+    bmlp_error_t err;
+    const float start[2] = {1.0f, 0.0f};
+
+    (void)state;
+    make_small(&ds, 4, 1);
+    for (size_t i = 0; i < 4; i++) {
+        ds.x[i] = 3e38f;
+        ds.y[i] = i < 2 ? 0.0f : 1.0f;
+    }
+    bmlp_train_options_default(&opt);
+    opt.standardize = 0;
+    opt.init = 0;
+    opt.val_split = 0.0;
+    opt.batch_size = 4;
+    opt.epochs = 1;
+    assert_int_equal(bmlp_net_create(1, NULL, 0, &net, &err), BMLP_OK);
+    memcpy(bmlp_net_params(net), start, sizeof(start));
+    assert_int_equal(bmlp_train(net, &ds, &opt, &r, &err), BMLP_ERR_NONFINITE);
+    assert_non_null(strstr(err.message, "after epoch 1"));
+    bmlp_net_free(net);
+    bmlp_dataset_free(&ds);
+}
+
+/* A feature of three values 3e38 and five -3e38 has a finite mean (-7.5e37) and std, but
+ * 3e38 - mean overflows float, so fitting the standardization rejects it with the feature
+ * named. */
+static void standardization_overflow_rejected(void **state)
+{
+    bmlp_dataset_t ds;
+    bmlp_net_t *net;
+    bmlp_train_options_t opt;
+    bmlp_train_result_t r;
+    bmlp_error_t err;
+    const size_t hidden[1] = {2};
+
+    (void)state;
+    make_small(&ds, 8, 2);
+    for (size_t i = 0; i < 8; i++)
+        ds.x[2 * i + 1] = i < 3 ? 3e38f : -3e38f;
+    bmlp_train_options_default(&opt);
+    opt.val_split = 0.0;
+    opt.epochs = 1;
+    assert_int_equal(bmlp_net_create(2, hidden, 1, &net, &err), BMLP_OK);
+    assert_int_equal(bmlp_train(net, &ds, &opt, &r, &err), BMLP_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "feature 2 ranges from"));
+    assert_non_null(strstr(err.message, "overflows float"));
+    bmlp_net_free(net);
+    bmlp_dataset_free(&ds);
+}
+
 /* Each invalid option or dataset is rejected with BMLP_ERR_INVALID_ARGUMENT and a message. */
 static void invalid_options_rejected(void **state)
 {
@@ -422,6 +482,8 @@ int main(void)
         cmocka_unit_test(batch_larger_than_dataset),
         cmocka_unit_test(same_seed_same_model),
         cmocka_unit_test(training_leaves_gradient_buffer),
+        cmocka_unit_test(infinite_parameters_after_finite_loss),
+        cmocka_unit_test(standardization_overflow_rejected),
         cmocka_unit_test(diverging_run_keeps_last_good_model),
         cmocka_unit_test(invalid_options_rejected),
         cmocka_unit_test(synthetic_sample_depends_on_index_only),

@@ -16,7 +16,7 @@ typedef enum bmlp_status {
     BMLP_ERR_IO = -3,               /* open, read, write or rename failed (errno in the detail) */
     BMLP_ERR_PARSE = -4,            /* an input file is malformed */
     BMLP_ERR_FORMAT = -5,           /* a model file has a bad magic, version, size or checksum */
-    BMLP_ERR_NONFINITE = -6,        /* training produced a NaN or infinite loss */
+    BMLP_ERR_NONFINITE = -6,        /* training produced a NaN or infinite loss or parameter */
     BMLP_ERR_UNSUPPORTED = -7,      /* the CPU lacks the requested instruction set */
     BMLP_ERR_CANCELLED = -8         /* a progress callback asked training to stop */
 } bmlp_status_t;

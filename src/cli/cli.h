@@ -47,6 +47,7 @@ typedef struct cli_data_options {
     int zero_based_given;       /* --zero-based was given */
     int features_given;         /* --features was given; its value is in synth.n_features */
     const char *teacher_option; /* the last synth:teacher-only option given, NULL if none */
+    const char *synth_option;   /* the last option for synthetic sets only given, NULL if none */
 } cli_data_options_t;
 
 void cli_data_options_default(cli_data_options_t *opt);

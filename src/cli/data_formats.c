@@ -91,6 +91,10 @@ static bmlp_status_t check_format_options(const cli_data_options_t *data, bmlp_f
     if (data->teacher_option != NULL)
         return option_error(err, "%s applies to synth:teacher only, and %s is read as %s (by %s)",
                             data->teacher_option, data->source, name, chosen_by);
+    if (data->synth_option != NULL)
+        return option_error(err,
+                            "%s applies to synthetic sets (synth:NAME) only, not to the file %s",
+                            data->synth_option, data->source);
     return BMLP_OK;
 }
 

@@ -187,6 +187,7 @@ int cli_data_option(const char *cmd, int opt, const char *arg, cli_data_options_
                    ? -1
                    : 1;
     case CLI_OPT_SAMPLES:
+        data->synth_option = "--samples";
         return cli_parse_size(cmd, "samples", arg, 1, BMLP_MAX_SAMPLES, &data->synth.n_samples) ? -1
                                                                                                 : 1;
     case CLI_OPT_ZERO_BASED:
@@ -199,8 +200,10 @@ int cli_data_option(const char *cmd, int opt, const char *arg, cli_data_options_
                    ? -1
                    : 1;
     case CLI_OPT_NOISE:
+        data->synth_option = "--noise";
         return cli_parse_double(cmd, "noise", arg, 0.0, 1e6, &data->synth.noise) ? -1 : 1;
     case CLI_OPT_DATA_SEED:
+        data->synth_option = "--data-seed";
         return cli_parse_u64(cmd, "data-seed", arg, &data->synth.seed) ? -1 : 1;
     case CLI_OPT_TEACHER_HIDDEN:
         data->teacher_option = "--teacher-hidden";
@@ -261,6 +264,25 @@ static bmlp_status_t parse_synth_source(const char *cmd, const cli_data_options_
     if (data->teacher_option != NULL && synth->kind != BMLP_SYNTH_TEACHER) {
         cli_usage_error(cmd, "%s applies to synth:teacher only, not to %s", data->teacher_option,
                         data->source);
+        return BMLP_ERR_INVALID_ARGUMENT;
+    }
+    if (data->features_given && synth->kind != BMLP_SYNTH_BLOBS &&
+        synth->kind != BMLP_SYNTH_TEACHER) {
+        cli_usage_error(cmd,
+                        "--features applies to LIBSVM files, synth:blobs and synth:teacher only; "
+                        "%s always has 2 features",
+                        data->source);
+        return BMLP_ERR_INVALID_ARGUMENT;
+    }
+    /* Options for files would be ignored by a generator, so they are rejected. */
+    if (data->format >= 0) {
+        cli_usage_error(cmd, "--format applies to data files only, not to %s", data->source);
+        return BMLP_ERR_INVALID_ARGUMENT;
+    }
+    if (data->csv_option != NULL || data->zero_based_given) {
+        cli_usage_error(cmd, "%s applies to %s files only, not to %s",
+                        data->csv_option != NULL ? data->csv_option : "--zero-based",
+                        data->csv_option != NULL ? "CSV" : "LIBSVM", data->source);
         return BMLP_ERR_INVALID_ARGUMENT;
     }
     return BMLP_OK;
