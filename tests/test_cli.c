@@ -62,6 +62,8 @@ static void usage_errors_exit_2(void **state)
     assert_int_equal(cli_run("train --bogus"), 2);
     assert_int_equal(cli_run("predict --data x.csv"), 2);
     cli_expect_output("--model is required");
+    assert_int_equal(cli_run("train --samples 3 --val-split 0.9"), 2);
+    cli_expect_output("--val-split 0.9 of 3 samples leaves none for training");
 }
 
 static void train_prints_config_epochs_and_accuracy(void **state)
@@ -154,6 +156,33 @@ static void train_predict_eval_round_trip(void **state)
     assert_false(cli_exists(args));
 }
 
+/* A feature near float's limit overflows the model's standardization (moons' second feature
+ * has a std of about 0.5): predict and eval both reject it with exit status 2, naming the
+ * sample and the feature, and predict writes no file. */
+static void extreme_features_rejected_by_predict_and_eval(void **state)
+{
+    char args[512], model[128], data[128], preds[128];
+    FILE *f;
+
+    (void)state;
+    snprintf(model, sizeof(model), "%s/extreme.model", cli_tmpdir);
+    snprintf(data, sizeof(data), "%s/extreme.csv", cli_tmpdir);
+    snprintf(preds, sizeof(preds), "%s/extreme_preds.csv", cli_tmpdir);
+    snprintf(args, sizeof(args), "train --samples 200 --epochs 1 --quiet --out %s", model);
+    assert_int_equal(cli_run(args), 0);
+    f = fopen(data, "w");
+    assert_non_null(f);
+    fputs("1,1,1\n0.5,3.4e38,0\n", f);
+    fclose(f);
+    snprintf(args, sizeof(args), "predict --model %s --data %s --out %s", model, data, preds);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("sample 2, feature 2: value 3.4e+38 overflows float when standardized");
+    assert_false(cli_exists(preds));
+    snprintf(args, sizeof(args), "eval --model %s --data %s", model, data);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("sample 2, feature 2: value 3.4e+38 overflows float when standardized");
+}
+
 /* Reads a whole small file into buf; returns its size. */
 static size_t read_file(const char *path, char *buf, size_t size)
 {
@@ -212,7 +241,8 @@ static void bad_output_paths_rejected(void **state)
     snprintf(args, sizeof(args), "train --samples 100 --epochs 1 --quiet --out %s", cli_tmpdir);
     assert_int_equal(cli_run(args), 2);
     cli_expect_output("not a regular file");
-    assert_int_equal(cli_run("train --samples 100 --epochs 1 --quiet --out /no/such/dir/m.model"), 2);
+    assert_int_equal(cli_run("train --samples 100 --epochs 1 --quiet --out /no/such/dir/m.model"),
+                     2);
     cli_expect_output("cannot write to directory /no/such/dir");
 
     snprintf(model, sizeof(model), "%s/out.model", cli_tmpdir);
@@ -227,6 +257,12 @@ static void bad_output_paths_rejected(void **state)
              CSV_DIR, model);
     assert_int_equal(cli_run(args), 2);
     cli_expect_output("would overwrite an input file");
+    snprintf(args, sizeof(args), "predict --model %s --data %s/basic_lf.csv --out /no/such/dir/p",
+             model, CSV_DIR);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("cannot write to directory /no/such/dir");
+    assert_int_equal(cli_run("gen moons --samples 10 --out /no/such/dir/x.csv"), 2);
+    cli_expect_output("cannot write to directory /no/such/dir");
     assert_int_equal(cli_count_temp_files(), 0);
 }
 
@@ -242,9 +278,15 @@ static void full_stdout_fails(void **state)
  * thread counts trained the same weights (or the command would fail). */
 static void bench_json_reports_points(void **state)
 {
-    const char *keys[] = {"\"workload\"", "\"layers\": \"4-8-1\"", "\"batch\": 64",
-                          "\"threads\": 2", "\"isa\"", "\"samples_per_second\"",
-                          "\"gflops\"", "\"bound_fraction\"", "\"fill_ns_per_sample\""};
+    const char *keys[] = {"\"workload\"",
+                          "\"layers\": \"4-8-1\"",
+                          "\"batch\": 64",
+                          "\"threads\": 2",
+                          "\"isa\"",
+                          "\"samples_per_second\"",
+                          "\"gflops\"",
+                          "\"bound_fraction\"",
+                          "\"fill_ns_per_sample\""};
 
     (void)state;
     assert_int_equal(cli_run("bench --features 4 --hidden 8 --samples 2000 --batch 64 "
@@ -285,6 +327,7 @@ int main(void)
         cmocka_unit_test(bad_csv_writes_no_model),
         cmocka_unit_test(failed_train_keeps_old_model),
         cmocka_unit_test(train_predict_eval_round_trip),
+        cmocka_unit_test(extreme_features_rejected_by_predict_and_eval),
         cmocka_unit_test(damaged_model_rejected),
         cmocka_unit_test(interrupted_train_keeps_old_model),
         cmocka_unit_test(bad_output_paths_rejected),

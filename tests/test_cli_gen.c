@@ -232,7 +232,8 @@ static void gen_usage_errors_exit_2(void **state)
     assert_false(cli_exists("x.npy"));
 }
 
-/* A write that cannot happen fails without leaving a file or a temporary file behind. */
+/* An output that cannot be written is rejected before generating, without leaving a file or a
+ * temporary file behind. */
 static void gen_unwritable_output(void **state)
 {
     char args[512], path[128];
@@ -240,8 +241,8 @@ static void gen_unwritable_output(void **state)
     (void)state;
     snprintf(path, sizeof(path), "%s/no_such_dir/x.npy", cli_tmpdir);
     snprintf(args, sizeof(args), "gen moons --samples 10 --out %s", path);
-    assert_int_equal(cli_run(args), 1);
-    cli_expect_output("cannot create temporary file");
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("cannot write to directory");
     assert_false(cli_exists(path));
     snprintf(args, sizeof(args), "gen moons --samples 10 --out %s --format npy", cli_tmpdir);
     assert_int_equal(cli_run(args), 2);

@@ -186,6 +186,8 @@ static int gen_option(int opt, const char *arg, gen_args_t *a)
 /* Checks the set name, the required options and the output format. */
 static int check_gen_args(int argc, char **argv, gen_args_t *a)
 {
+    bmlp_error_t err;
+
     if (optind >= argc)
         return cli_usage_error("gen", "missing the set NAME (xor, blobs, moons, circles, spiral "
                                       "or teacher)"),
@@ -213,6 +215,8 @@ static int check_gen_args(int argc, char **argv, gen_args_t *a)
         return cli_usage_error("gen", "--samples is required"), -1;
     if (a->out == NULL)
         return cli_usage_error("gen", "--out is required"), -1;
+    if (bmlp_check_output_path(a->out, &err) != BMLP_OK)
+        return cli_print_error("gen", &err), -1;
     if (a->format < 0) {
         bmlp_file_format_t format = cli_format_from_path(a->out);
         size_t n = strlen(a->out);

@@ -92,6 +92,37 @@ static int parse_apply_args(const char *cmd, const char *help, int argc, char **
     if (a->out != NULL &&
         (bmlp_same_file(a->out, a->data.source) || bmlp_same_file(a->out, a->model)))
         return cli_usage_error(cmd, "--out %s would overwrite an input file", a->out), -1;
+    if (a->out != NULL) {
+        bmlp_error_t err;
+
+        if (bmlp_check_output_path(a->out, &err) != BMLP_OK)
+            return cli_print_error(cmd, &err), -1;
+    }
+    return 0;
+}
+
+/* Checks that every feature of ds stays finite when standardized by the model as the kernels
+ * compute it. Prints the first that does not and returns -1, else returns 0. */
+static int check_standardized(const char *cmd, const bmlp_net_t *net, const bmlp_dataset_t *ds,
+                              const char *source)
+{
+    const float *mean, *std;
+
+    if (!bmlp_net_standardization(net, &mean, &std))
+        return 0;
+    for (size_t i = 0; i < ds->n_samples; i++) {
+        const float *x = ds->x + i * ds->n_features;
+
+        for (size_t j = 0; j < ds->n_features; j++) {
+            if (!isfinite((x[j] - mean[j]) / std[j])) {
+                fprintf(stderr,
+                        "bmlp %s: %s: sample %zu, feature %zu: value %g overflows float when "
+                        "standardized by the model (mean %g, std %g)\n",
+                        cmd, source, i + 1, j + 1, (double)x[j], (double)mean[j], (double)std[j]);
+                return -1;
+            }
+        }
+    }
     return 0;
 }
 
@@ -116,6 +147,11 @@ static int load_model_and_data(const char *cmd, const apply_args_t *a, bmlp_net_
     if (ds->n_features != bmlp_net_width(*net, 0)) {
         fprintf(stderr, "bmlp %s: %s has %zu features but the model %s takes %zu\n", cmd,
                 a->data.source, ds->n_features, a->model, bmlp_net_width(*net, 0));
+        bmlp_dataset_free(ds);
+        bmlp_net_free(*net);
+        return EXIT_USAGE;
+    }
+    if (check_standardized(cmd, *net, ds, a->data.source) != 0) {
         bmlp_dataset_free(ds);
         bmlp_net_free(*net);
         return EXIT_USAGE;
@@ -155,15 +191,29 @@ static int save_predictions(const char *path, const float *prob, size_t n)
     return EXIT_OK;
 }
 
-/* Checks that no probability is NaN, which a model with extreme parameters can produce. */
-static int check_predictions(const float *prob, size_t n)
+/* Prints that sample i (0-based) of ds gives a NaN probability, with its largest feature. */
+static void report_nan_sample(const char *cmd, const bmlp_dataset_t *ds, const char *source,
+                              size_t i)
 {
-    for (size_t i = 0; i < n; i++) {
+    const float *x = ds->x + i * ds->n_features;
+    size_t largest = 0;
+
+    for (size_t j = 1; j < ds->n_features; j++)
+        if (fabsf(x[j]) > fabsf(x[largest]))
+            largest = j;
+    fprintf(stderr,
+            "bmlp %s: %s: the model gives NaN for sample %zu, whose largest feature is %zu (value "
+            "%g); such inputs or the model's parameters are beyond float's range\n",
+            cmd, source, i + 1, largest + 1, (double)x[largest]);
+}
+
+/* Checks that no probability is NaN; returns the exit status. */
+static int check_predictions(const char *cmd, const bmlp_dataset_t *ds, const char *source,
+                             const float *prob)
+{
+    for (size_t i = 0; i < ds->n_samples; i++) {
         if (isnan(prob[i])) {
-            fprintf(stderr,
-                    "bmlp predict: the model gives NaN for sample %zu; its parameters or "
-                    "standardization are unusable\n",
-                    i + 1);
+            report_nan_sample(cmd, ds, source, i);
             return EXIT_FAILURE_OTHER;
         }
     }
@@ -192,7 +242,7 @@ int cmd_predict(int argc, char **argv)
         cli_print_error("predict", &err);
         rc = cli_exit_status(err.status);
     } else {
-        rc = check_predictions(prob, ds.n_samples);
+        rc = check_predictions("predict", &ds, args.data.source, prob);
     }
     if (rc == EXIT_OK && args.out != NULL) {
         rc = save_predictions(args.out, prob, ds.n_samples);
@@ -203,6 +253,24 @@ int cmd_predict(int argc, char **argv)
     free(prob);
     bmlp_dataset_free(&ds);
     bmlp_net_free(net);
+    return rc;
+}
+
+/* Finds and reports the first sample with a NaN probability behind the NaN loss of eval;
+ * returns the exit status. */
+static int nan_loss_cause(const bmlp_net_t *net, const bmlp_dataset_t *ds, const char *source)
+{
+    bmlp_error_t err;
+    float *prob = malloc((ds->n_samples + 1) * sizeof(float));
+    int rc = EXIT_FAILURE_OTHER;
+
+    if (prob != NULL && bmlp_predict(net, ds->x, ds->n_samples, prob, &err) == BMLP_OK)
+        rc = check_predictions("eval", ds, source, prob);
+    if (rc == EXIT_OK || prob == NULL) {
+        fprintf(stderr, "bmlp eval: the loss over %s is NaN\n", source);
+        rc = EXIT_FAILURE_OTHER;
+    }
+    free(prob);
     return rc;
 }
 
@@ -223,6 +291,8 @@ int cmd_eval(int argc, char **argv)
     if (bmlp_evaluate(net, &ds, &loss, &accuracy, &err) != BMLP_OK) {
         cli_print_error("eval", &err);
         rc = cli_exit_status(err.status);
+    } else if (isnan(loss)) {
+        rc = nan_loss_cause(net, &ds, args.data.source);
     } else {
         printf("samples: %zu\n", ds.n_samples);
         printf("loss: %.6f\n", loss);

@@ -265,6 +265,16 @@ static int run_training(train_args_t *a, const bmlp_source_t *src)
         cli_print_error("train", &err);
         return cli_input_exit_status(st);
     }
+    size_t n_train, n_val;
+
+    /* Checked here as well as by the library, so that the error comes before the configuration. */
+    bmlp_train_split_sizes(bmlp_source_num_samples(src), a->train.val_split, &n_train, &n_val);
+    if (n_train == 0) {
+        cli_usage_error("train", "--val-split %g of %zu samples leaves none for training",
+                        a->train.val_split, bmlp_source_num_samples(src));
+        bmlp_net_free(net);
+        return EXIT_USAGE;
+    }
     if (!a->quiet) {
         print_config(a, net, src, isa);
         a->train.on_epoch = print_epoch;
