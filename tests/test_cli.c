@@ -43,6 +43,10 @@ static void help_lists_options_with_units(void **state)
     assert_int_equal(cli_run("eval --help"), 0);
     cli_expect_output("--model MODEL");
     assert_int_equal(cli_run("example --help"), 0);
+    assert_int_equal(cli_run("help"), 0);
+    cli_expect_output("train");
+    assert_int_equal(cli_run("help gen"), 0);
+    cli_expect_output("Usage: bmlp gen NAME");
 }
 
 static void usage_errors_exit_2(void **state)
@@ -62,6 +66,12 @@ static void usage_errors_exit_2(void **state)
     assert_int_equal(cli_run("train --bogus"), 2);
     assert_int_equal(cli_run("predict --data x.csv"), 2);
     cli_expect_output("--model is required");
+    assert_int_equal(cli_run("train --epochs 99999999999999999999"), 2);
+    cli_expect_output("--epochs: 99999999999999999999 is out of range (1 to");
+    assert_int_equal(cli_run("train --seed 18446744073709551616"), 2);
+    cli_expect_output("--seed: 18446744073709551616 is out of range (0 to 18446744073709551615)");
+    assert_int_equal(cli_run("help nope"), 2);
+    cli_expect_output("unknown command 'nope'");
     assert_int_equal(cli_run("train --samples 3 --val-split 0.9"), 2);
     cli_expect_output("--val-split 0.9 of 3 samples leaves none for training");
 }

@@ -350,11 +350,14 @@ static void layers_text(const bmlp_net_t *net, char *buf, size_t size)
 static void print_point(const bench_args_t *a, const workload_t *w, const char *layers,
                         size_t threads, const measurement_t *m, int *first)
 {
+    /* A batch larger than the dataset trains as one batch of the whole dataset. */
+    size_t batch = a->batch < w->samples ? a->batch : w->samples;
+
     if (a->json) {
         printf("%s  {\"workload\": \"%s\", \"layers\": \"%s\", \"batch\": %zu, \"threads\": %zu, "
                "\"isa\": \"%s\", \"samples_per_second\": %.6g, \"spread\": %.4f, "
                "\"gflops\": %.6g, \"bound_fraction\": %.4f",
-               *first ? "" : ",\n", w->name, layers, a->batch, threads, bmlp_isa_name(a->isa),
+               *first ? "" : ",\n", w->name, layers, batch, threads, bmlp_isa_name(a->isa),
                m->samples_per_second, m->spread, m->gflops, m->bound_fraction);
         for (int p = 0; p < BMLP_PHASES; p++)
             printf(", \"%s_ns_per_sample\": %.4g", bmlp_phase_name((bmlp_phase_t)p),
@@ -363,10 +366,16 @@ static void print_point(const bench_args_t *a, const workload_t *w, const char *
         *first = 0;
         return;
     }
-    printf("%-8s %-16s %6zu %7zu %-7s %12.4g %7.3f %9.2f %7.3f", w->name, layers, a->batch, threads,
+    printf("%-8s %-16s %6zu %7zu %-7s %12.4g %7.3f %9.2f %7.3f", w->name, layers, batch, threads,
            bmlp_isa_name(a->isa), m->samples_per_second, m->spread, m->gflops, m->bound_fraction);
-    for (int p = 0; p < BMLP_PHASES; p++)
-        printf(" %8.3g", m->phase_per_sample[p] * 1e9);
+    /* Networks that train through the fused small-network kernels book the whole step as the
+     * forward phase, so their other phases show as "-" rather than as a measured zero. */
+    for (int p = 0; p < BMLP_PHASES; p++) {
+        if (m->phase_per_sample[p] > 0.0)
+            printf(" %13.3g", m->phase_per_sample[p] * 1e9);
+        else
+            printf(" %13s", "-");
+    }
     printf("\n");
 }
 
@@ -441,7 +450,7 @@ int cmd_bench(int argc, char **argv)
         printf("%-8s %-16s %6s %7s %-7s %12s %7s %9s %7s", "workload", "layers", "batch", "threads",
                "isa", "samples/s", "spread", "GFLOP/s", "bound");
         for (int p = 0; p < BMLP_PHASES; p++)
-            printf(" %8.8s", bmlp_phase_name((bmlp_phase_t)p));
+            printf(" %13s", bmlp_phase_name((bmlp_phase_t)p));
         printf("   (phases in ns per sample)\n");
     }
     for (size_t w = 0; w < args.num_workloads && rc == EXIT_OK; w++)

@@ -145,8 +145,13 @@ static int load_model_and_data(const char *cmd, const apply_args_t *a, bmlp_net_
         return cli_input_exit_status(st);
     }
     if (ds->n_features != bmlp_net_width(*net, 0)) {
-        fprintf(stderr, "bmlp %s: %s has %zu features but the model %s takes %zu\n", cmd,
-                a->data.source, ds->n_features, a->model, bmlp_net_width(*net, 0));
+        fprintf(stderr, "bmlp %s: %s has %zu feature%s but the model %s takes %zu%s\n", cmd,
+                a->data.source, ds->n_features, ds->n_features == 1 ? "" : "s", a->model,
+                bmlp_net_width(*net, 0),
+                cli_format_from_path(a->data.source) == BMLP_FORMAT_LIBSVM ||
+                        a->data.format == BMLP_FORMAT_LIBSVM
+                    ? " (for a LIBSVM file, --features sets the count)"
+                    : "");
         bmlp_dataset_free(ds);
         bmlp_net_free(*net);
         return EXIT_USAGE;

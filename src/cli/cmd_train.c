@@ -215,10 +215,17 @@ static void print_config(const train_args_t *a, const bmlp_net_t *net, const bml
     printf("seed: %llu\n", (unsigned long long)a->train.seed);
     printf("standardize: %s\n", a->train.standardize ? "yes" : "no");
     printf("isa: %s\n", bmlp_isa_name(isa));
-    if (bmlp_has_openmp())
-        printf("threads: %zu\n", bmlp_train_threads(net, a->train.batch_size, a->train.threads,
-                                                    a->train.exact_threads));
-    else
+    if (bmlp_has_openmp()) {
+        size_t requested = a->train.threads > 0 ? a->train.threads : bmlp_default_threads();
+        size_t threads = bmlp_train_threads(net, a->train.batch_size, a->train.threads,
+                                            a->train.exact_threads);
+
+        if (threads < requested)
+            printf("threads: %zu (of %zu; a batch of %zu samples keeps no more busy)\n", threads,
+                   requested, a->train.batch_size);
+        else
+            printf("threads: %zu\n", threads);
+    } else
         printf("threads: 1 (built without OpenMP)\n");
     printf("%6s %11s %10s %10s %10s %12s\n", "epoch", "train_loss", "train_acc", "val_loss",
            "val_acc", "samples/s");

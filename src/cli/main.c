@@ -20,7 +20,7 @@ static const char usage[] =
     "  gen       write a synthetic set to a CSV, LIBSVM or NPY file\n"
     "  bench     measure training throughput against this machine's bound\n"
     "\n"
-    "Run 'bmlp COMMAND --help' for the options of a command.\n"
+    "Run 'bmlp COMMAND --help' (or 'bmlp help COMMAND') for the options of a command.\n"
     "Exit status: 0 on success, 2 for invalid options or input, 1 for other failures.\n";
 
 /* Turns a successful exit status into a failure when the results printed on standard output
@@ -51,6 +51,24 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, stdout);
+        return check_stdout(EXIT_OK);
+    }
+    /* "bmlp help CMD" is "bmlp CMD --help"; "bmlp help" alone lists the commands. */
+    if (strcmp(argv[1], "help") == 0) {
+        char help_option[] = "--help";
+
+        for (size_t i = 0; argc > 2 && i < sizeof(commands) / sizeof(commands[0]); i++) {
+            if (strcmp(argv[2], commands[i].name) == 0) {
+                char *help_argv[] = {argv[2], help_option, NULL};
+
+                return check_stdout(commands[i].run(2, help_argv));
+            }
+        }
+        if (argc > 2) {
+            fprintf(stderr, "bmlp: unknown command '%s'\nTry 'bmlp --help'.\n", argv[2]);
+            return EXIT_USAGE;
+        }
         fputs(usage, stdout);
         return check_stdout(EXIT_OK);
     }

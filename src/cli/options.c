@@ -1,5 +1,6 @@
 /* Option parsing, data loading and error reporting shared by the subcommands. */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -30,30 +31,47 @@ int cli_option_error(const char *cmd, int opt, char **argv)
     return cli_usage_error(cmd, "unknown option '%s'", text);
 }
 
-int cli_parse_u64(const char *cmd, const char *option, const char *text, uint64_t *out)
+/* Parses text as a decimal integer of 64 bits: returns 0 with *out set, 1 when it is a number
+ * too large for 64 bits, -1 when it is not a non-negative integer. */
+static int parse_u64(const char *text, uint64_t *out)
 {
     char *end;
     unsigned long long v;
 
     errno = 0;
     v = strtoull(text, &end, 10);
-    if (text[0] == '\0' || text[0] == '-' || text[0] == '+' || *end != '\0' || errno != 0) {
+    if (text[0] < '0' || text[0] > '9' || *end != '\0')
+        return -1;
+    if (errno == ERANGE)
+        return 1;
+    *out = (uint64_t)v;
+    return errno == 0 ? 0 : -1;
+}
+
+int cli_parse_u64(const char *cmd, const char *option, const char *text, uint64_t *out)
+{
+    int rc = parse_u64(text, out);
+
+    if (rc > 0)
+        cli_usage_error(cmd, "--%s: %s is out of range (0 to %llu)", option, text, ULLONG_MAX);
+    else if (rc < 0)
         cli_usage_error(cmd, "--%s: invalid value '%s' (expected a non-negative integer)", option,
                         text);
-        return -1;
-    }
-    *out = (uint64_t)v;
-    return 0;
+    return rc != 0 ? -1 : 0;
 }
 
 int cli_parse_size(const char *cmd, const char *option, const char *text, size_t min, size_t max,
                    size_t *out)
 {
-    uint64_t v;
+    uint64_t v = 0;
+    int rc = parse_u64(text, &v);
 
-    if (cli_parse_u64(cmd, option, text, &v) != 0)
+    if (rc < 0) {
+        cli_usage_error(cmd, "--%s: invalid value '%s' (expected a non-negative integer)", option,
+                        text);
         return -1;
-    if (v < min || v > max) {
+    }
+    if (rc > 0 || v < min || v > max) {
         cli_usage_error(cmd, "--%s: %s is out of range (%zu to %zu)", option, text, min, max);
         return -1;
     }
