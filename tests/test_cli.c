@@ -59,6 +59,8 @@ static void usage_errors_exit_2(void **state)
     cli_expect_output("--epochs: 0 is out of range");
     assert_int_equal(cli_run("train --lr abc"), 2);
     cli_expect_output("--lr: invalid value 'abc'");
+    assert_int_equal(cli_run("train --lr 0x1p-3"), 2);
+    cli_expect_output("--lr: invalid value '0x1p-3' (expected a finite decimal number)");
     assert_int_equal(cli_run("train --hidden 4,,4"), 2);
     cli_expect_output("--hidden: invalid list");
     assert_int_equal(cli_run("train --data synth:nope"), 2);

@@ -1,4 +1,5 @@
 /* Option parsing, data loading and error reporting shared by the subcommands. */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <getopt.h>
@@ -87,8 +88,11 @@ int cli_parse_double(const char *cmd, const char *option, const char *text, doub
 
     errno = 0;
     v = strtod(text, &end);
-    if (text[0] == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v)) {
-        cli_usage_error(cmd, "--%s: invalid value '%s' (expected a finite number)", option, text);
+    /* Decimal notation only, as in the data files: strtod would also take hexadecimal floats and
+     * leading white space. */
+    if (text[0] == '\0' || isspace((unsigned char)text[0]) || strpbrk(text, "xX") != NULL ||
+        *end != '\0' || errno == ERANGE || !isfinite(v)) {
+        cli_usage_error(cmd, "--%s: invalid value '%s' (expected a finite decimal number)", option, text);
         return -1;
     }
     if (v < min || v > max) {
