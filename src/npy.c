@@ -33,13 +33,13 @@ typedef struct header_parser {
     size_t length;      /* bytes in text */
     size_t pos;         /* next byte of text to parse */
     size_t text_offset; /* file offset of text[0] */
+    size_t dict_pos;    /* position in text of the '{' that opens the dictionary */
     const char *path;
     bmlp_error_t *err;
     int have_descr;
     int have_fortran_order;
     int have_shape;
     size_t item_size;
-    int fortran_order;
     size_t n_dims;
     uint64_t dims[NPY_MAX_DIMS];
 } header_parser_t;
@@ -81,27 +81,44 @@ static int is_word_char(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 
-/* Returns the length of the token at pos, for error values: a quoted string with its quotes, a
- * word or number, or else up to 20 bytes. At most 40 bytes either way. */
-static size_t token_length(const header_parser_t *h, size_t pos)
+/* Returns n less the spaces and tabs that end t[0 .. n). */
+static size_t trim_blanks(const char *t, size_t n)
+{
+    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+        n--;
+    return n;
+}
+
+/* Finds the token at pos that an error shows as its value. Returns its length and stores its
+ * first byte at *start. The token is the text between the quotes of a quoted string, a word, a
+ * number with an optional sign, or else up to 20 bytes, and at most 40 bytes in every case. An
+ * unterminated string and the 20-byte fallback drop trailing blanks, so that the value does not
+ * show the header's padding. */
+static size_t token_span(const header_parser_t *h, size_t pos, size_t *start)
 {
     const char *t = h->text + pos;
     size_t left = h->length - pos;
     size_t n = 1;
 
+    *start = pos;
     if (left == 0)
         return 0;
     if (t[0] == '\'' || t[0] == '"') {
-        while (n < left && n < 40 && t[n] != t[0])
+        *start = pos + 1;
+        while (n < left && n <= 40 && t[n] != t[0])
             n++;
-        return n < left && n < 40 ? n + 1 : n;
+        if (n < left && t[n] == t[0])
+            return n - 1;
+        return trim_blanks(t + 1, n - 1); /* no quote closes the string within 40 bytes */
     }
-    if (is_word_char(t[0])) {
+    if ((t[0] == '-' || t[0] == '+') && left > 1 && is_word_char(t[1]))
+        n = 2;
+    if (is_word_char(t[n - 1])) {
         while (n < left && n < 40 && is_word_char(t[n]))
             n++;
         return n;
     }
-    return left < 20 ? left : 20;
+    return trim_blanks(t, left < 20 ? left : 20);
 }
 
 /* Fails with a message about the header text at pos, showing the token there as the value. */
@@ -113,13 +130,14 @@ header_fail(const header_parser_t *h, size_t pos, const char *fmt, ...)
 {
     char what[200];
     char shown[41];
-    size_t n = token_length(h, pos);
+    size_t start;
+    size_t n = token_span(h, pos, &start);
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    memcpy(shown, h->text + pos, n);
+    memcpy(shown, h->text + start, n);
     shown[n] = '\0';
     return bmlp_fail(h->err, BMLP_ERR_PARSE, h->path, 0, 0, n > 0 ? shown : NULL,
                      "invalid NPY header at byte offset %zu: %s", h->text_offset + pos, what);
@@ -203,6 +221,7 @@ static bmlp_status_t parse_descr(header_parser_t *h)
                        "or '<f8' (little-endian float64)");
 }
 
+/* Accepts False and rejects True, because only C-order arrays are read. */
 static bmlp_status_t parse_fortran_order(header_parser_t *h)
 {
     const char *rest = h->text + h->pos;
@@ -210,14 +229,12 @@ static bmlp_status_t parse_fortran_order(header_parser_t *h)
 
     if (left >= 5 && memcmp(rest, "False", 5) == 0) {
         h->pos += 5;
-        h->fortran_order = 0;
         return BMLP_OK;
     }
-    if (left >= 4 && memcmp(rest, "True", 4) == 0) {
-        h->pos += 4;
-        h->fortran_order = 1;
-        return BMLP_OK;
-    }
+    if (left >= 4 && memcmp(rest, "True", 4) == 0)
+        return header_fail(h, h->pos,
+                           "Fortran-order (column-major) arrays are not supported; save a "
+                           "C-order array, for example np.ascontiguousarray(a)");
     return header_fail(h, h->pos, "expected True or False for 'fortran_order'");
 }
 
@@ -323,6 +340,8 @@ static bmlp_status_t parse_dict(header_parser_t *h)
 {
     bmlp_status_t st = expect_char(h, '{', "to start the header dictionary");
 
+    if (st == BMLP_OK)
+        h->dict_pos = h->pos - 1;
     while (st == BMLP_OK) {
         skip_space(h);
         if (peek(h) == '}')
@@ -373,11 +392,8 @@ static bmlp_status_t check_keys(const header_parser_t *h)
 
     if (missing != NULL)
         return bmlp_fail(h->err, BMLP_ERR_PARSE, h->path, 0, 0, NULL,
-                         "invalid NPY header: key '%s' is missing", missing);
-    if (h->fortran_order)
-        return bmlp_fail(h->err, BMLP_ERR_PARSE, h->path, 0, 0, NULL,
-                         "Fortran-order (column-major) arrays are not supported; save a C-order "
-                         "array, for example np.ascontiguousarray(a)");
+                         "invalid NPY header at byte offset %zu: key '%s' is missing",
+                         h->text_offset + h->dict_pos, missing);
     return BMLP_OK;
 }
 

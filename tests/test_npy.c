@@ -1,5 +1,6 @@
 /* Tests of the NPY loader and its mapping API on the fixtures in tests/data/npy/, which
- * tests/data/npy/make_fixtures.py writes with NumPy or byte by byte. */
+ * tests/data/npy/make_fixtures.py writes with NumPy or byte by byte, and on header-only files
+ * that the tests write to /tmp. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bmlp/dataset.h"
 #include "npy.h"
@@ -59,15 +61,15 @@ typedef struct bad_case {
     const char *message; /* a substring of err.message */
 } bad_case_t;
 
-static void assert_fails(const bad_case_t *c)
+/* Asserts that loading the file at path fails as c expects. c->name names the case in
+ * failure messages. */
+static void assert_fails_at(const char *path, const bad_case_t *c)
 {
-    char path[1024];
     bmlp_error_t err;
     bmlp_dataset_t ds;
     float sentinel = 0.0f;
     bmlp_status_t status;
 
-    snprintf(path, sizeof(path), "%s%s", NPY_DIR, c->name);
     ds.n_samples = 99;
     ds.n_features = 99;
     ds.x = &sentinel;
@@ -87,6 +89,15 @@ static void assert_fails(const bad_case_t *c)
     assert_null(ds.y);
     assert_int_equal(ds.n_samples, 0);
     assert_int_equal(ds.n_features, 0);
+}
+
+/* Asserts that loading the fixture c->name fails as c expects. */
+static void assert_fails(const bad_case_t *c)
+{
+    char path[1024];
+
+    snprintf(path, sizeof(path), "%s%s", NPY_DIR, c->name);
+    assert_fails_at(path, c);
 }
 
 static void assert_all_fail(const bad_case_t *cases, size_t n)
@@ -236,11 +247,12 @@ static void npy_preamble_errors(void **state)
 static void npy_dtype_errors(void **state)
 {
     static const bad_case_t cases[] = {
-        {"bad_big_endian.npy", "'>f4'", "byte offset 20: big-endian data is not supported"},
-        {"bad_int32.npy", "'<i4'", "dtype is not supported; expected '<f4'"},
-        {"bad_float16.npy", "'<f2'", "dtype is not supported"},
+        {"bad_big_endian.npy", ">f4", "byte offset 20: big-endian data is not supported"},
+        {"bad_int32.npy", "<i4", "byte offset 20: dtype is not supported; expected '<f4'"},
+        {"bad_float16.npy", "<f2", "dtype is not supported"},
         {"bad_structured.npy", "[('x', '<f4'), ('y',", "structured arrays are not supported"},
-        {"bad_fortran.npy", "", "Fortran-order (column-major) arrays are not supported"},
+        {"bad_fortran.npy", "True",
+         "byte offset 44: Fortran-order (column-major) arrays are not supported"},
     };
 
     (void)state;
@@ -250,9 +262,9 @@ static void npy_dtype_errors(void **state)
 static void npy_header_syntax_errors(void **state)
 {
     static const bad_case_t cases[] = {
-        {"bad_unknown_key.npy", "'extra'", "unknown key"},
-        {"bad_missing_key.npy", "", "key 'fortran_order' is missing"},
-        {"bad_duplicate_key.npy", "'descr'", "byte offset 27: duplicate key"},
+        {"bad_unknown_key.npy", "extra", "unknown key"},
+        {"bad_missing_key.npy", "", "byte offset 10: key 'fortran_order' is missing"},
+        {"bad_duplicate_key.npy", "descr", "byte offset 27: duplicate key"},
         {"bad_non_ascii.npy", "", "byte offset 13: byte 0xe9 is not printable ASCII"},
         {"bad_after_dict.npy", "x", "unexpected text after the header dictionary"},
         {"bad_shape_text.npy", "three", "expected a non-negative integer in 'shape'"},
@@ -262,6 +274,61 @@ static void npy_header_syntax_errors(void **state)
 
     (void)state;
     assert_all_fail(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Writes a version 1.0 NPY file with no data whose header is dict, padded with spaces and a
+ * newline to NUMPY_HEADER_SIZE bytes, to a new file named from template (ending in XXXXXX). */
+static void write_header_file(char *template, const char *dict)
+{
+    unsigned char file[NUMPY_HEADER_SIZE];
+    size_t length = strlen(dict);
+    int fd = mkstemp(template);
+
+    assert_true(fd >= 0);
+    assert_true(10 + length + 1 <= sizeof(file));
+    memcpy(file, "\x93NUMPY\x01\x00", 8);
+    file[8] = NUMPY_HEADER_SIZE - 10;
+    file[9] = 0;
+    memcpy(file + 10, dict, length);
+    memset(file + 10 + length, ' ', sizeof(file) - 10 - length - 1);
+    file[sizeof(file) - 1] = '\n';
+    assert_int_equal(write(fd, file, sizeof(file)), sizeof(file));
+    assert_int_equal(close(fd), 0);
+}
+
+/* Header errors show the offending token without its quotes or the header's space padding, and
+ * give the byte offset where it starts. The header text starts at byte offset 10. */
+static void npy_header_error_values(void **state)
+{
+    static const struct {
+        const char *dict;
+        bad_case_t expected;
+    } cases[] = {
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (-4, 3), }",
+         {"negative rows", "-4", "byte offset 61: expected a non-negative integer in 'shape'"}},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3, -1), }",
+         {"negative columns", "-1", "byte offset 64: expected a non-negative integer in 'shape'"}},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3}",
+         {"unclosed shape", "}", "byte offset 65: expected ',' or ')' in 'shape'"}},
+        {"{'descr': '<f4",
+         {"unterminated string", "<f4", "byte offset 20: string is not terminated"}},
+        {"{\"descr\": \"<u1\", 'fortran_order': False, 'shape': (3, 3), }",
+         {"double-quoted dtype", "<u1", "byte offset 20: dtype is not supported"}},
+        {"{'fortran_order': True, 'descr': '<f4', 'shape': (3, 3), }",
+         {"Fortran order first", "True",
+          "byte offset 28: Fortran-order (column-major) arrays are not supported"}},
+        {"  {'descr': '<f4', 'fortran_order': False, }",
+         {"missing shape", "", "byte offset 12: key 'shape' is missing"}},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char path[] = "/tmp/bmlp-npy-XXXXXX";
+
+        write_header_file(path, cases[i].dict);
+        assert_fails_at(path, &cases[i].expected);
+        unlink(path);
+    }
 }
 
 /* Each shape error shows the shape as NumPy prints it and states what is wrong with it and
@@ -373,6 +440,7 @@ int main(void)
         cmocka_unit_test(npy_preamble_errors),
         cmocka_unit_test(npy_dtype_errors),
         cmocka_unit_test(npy_header_syntax_errors),
+        cmocka_unit_test(npy_header_error_values),
         cmocka_unit_test(npy_shape_errors),
         cmocka_unit_test(npy_size_errors),
         cmocka_unit_test(npy_value_errors),
