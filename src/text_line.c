@@ -6,6 +6,10 @@
 #include "error.h"
 #include "text_line.h"
 
+/* The UTF-8 encoding of the byte order mark U+FEFF. */
+static const char utf8_bom[] = "\xEF\xBB\xBF";
+#define UTF8_BOM_BYTES (sizeof(utf8_bom) - 1)
+
 /* Appends byte c at offset len of line->text, growing it geometrically. Returns 0, or -1 with
  * errno set to EFBIG when the line would exceed BMLP_MAX_LINE_BYTES and to ENOMEM when memory
  * runs out. */
@@ -37,6 +41,9 @@ int bmlp_text_line_read(bmlp_text_line_t *line, bmlp_error_t *err)
 {
     size_t next = line->number + 1;
     size_t len = 0;
+    /* Only the first three bytes of the file may be a byte order mark, so a second mark right after
+     * the first one stays in the line. */
+    int may_start_with_bom = line->number == 0;
     int c;
 
     while ((c = getc_unlocked(line->file)) != EOF) {
@@ -49,12 +56,28 @@ int bmlp_text_line_read(bmlp_text_line_t *line, bmlp_error_t *err)
                              BMLP_MAX_LINE_BYTES >> 20, line->format);
         }
         len++;
+        if (may_start_with_bom && len == UTF8_BOM_BYTES) {
+            may_start_with_bom = 0;
+            if (memcmp(line->text, utf8_bom, UTF8_BOM_BYTES) == 0) {
+                /* Line 1 starts after the mark, and a file of only the mark has no lines. */
+                len = 0;
+                continue;
+            }
+        }
         if (c == '\n' || c == '\0')
             break;
     }
-    if (ferror(line->file))
+    if (ferror(line->file)) {
+        int saved = errno;
+
+        /* A failure before the first byte, such as a directory given as the file, concerns the
+         * file as a whole, not line 1. */
+        if (line->number == 0 && len == 0)
+            return bmlp_fail(err, BMLP_ERR_IO, line->path, 0, 0, NULL, "cannot read: %s",
+                             strerror(saved));
         return bmlp_fail(err, BMLP_ERR_IO, line->path, next, 0, NULL, "read failed: %s",
-                         strerror(errno));
+                         strerror(saved));
+    }
     if (len == 0)
         return 0;
     line->number = next;

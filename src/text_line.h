@@ -27,7 +27,8 @@ typedef struct bmlp_text_line {
  * the end of the file, or a negative status with err filled. A CR is stripped only before an
  * LF, so the caller sees a CR that ends a file without a final newline. Reading stops at a NUL
  * byte, which stays in the line for the caller to report, so a binary file fails at its first
- * NUL instead of being read whole. */
+ * NUL instead of being read whole. A UTF-8 byte order mark (EF BB BF) in the first three bytes of
+ * the file is skipped, so line 1 starts after it. A mark anywhere else stays in the line. */
 int bmlp_text_line_read(bmlp_text_line_t *line, bmlp_error_t *err);
 
 #endif /* BMLP_SRC_TEXT_LINE_H */

@@ -74,14 +74,13 @@ typedef struct bad_case {
     const char *message; /* a substring of err.message */
 } bad_case_t;
 
-static void assert_fails_with(const bad_case_t *c, const bmlp_csv_options_t *opt)
+/* Loads the file at path, which must fail as c describes. c->name is not used. */
+static void assert_file_fails(const char *path, const bad_case_t *c, const bmlp_csv_options_t *opt)
 {
-    char path[1024];
     bmlp_error_t err;
     bmlp_dataset_t ds;
     float sentinel = 0.0f;
 
-    snprintf(path, sizeof(path), "%s%s", CSV_DIR, c->name);
     /* Garbage in ds shows that the loader empties it instead of leaving it as it was. */
     ds.n_samples = 99;
     ds.n_features = 99;
@@ -99,6 +98,14 @@ static void assert_fails_with(const bad_case_t *c, const bmlp_csv_options_t *opt
     assert_null(ds.y);
     assert_int_equal(ds.n_samples, 0);
     assert_int_equal(ds.n_features, 0);
+}
+
+static void assert_fails_with(const bad_case_t *c, const bmlp_csv_options_t *opt)
+{
+    char path[1024];
+
+    snprintf(path, sizeof(path), "%s%s", CSV_DIR, c->name);
+    assert_file_fails(path, c, opt);
 }
 
 static void assert_fails(const bad_case_t *c)
@@ -463,9 +470,149 @@ static void csv_missing_file(void **state)
 {
     const bad_case_t c = {"no_such_file.csv", BMLP_ERR_IO, 0, 0, "",
                           "cannot open for reading: No such file or directory"};
+    /* The fixture directory itself: an error about the file, on no line. */
+    const bad_case_t directory = {".", BMLP_ERR_IO, 0, 0, "", "cannot read: Is a directory"};
 
     (void)state;
     assert_fails(&c);
+    assert_fails(&directory);
+}
+
+/* The UTF-8 encoding of the byte order mark U+FEFF. */
+#define BOM "\xEF\xBB\xBF"
+
+/* Writes text to a new temporary file and stores its name in path[size]. */
+static void write_temp(char *path, size_t size, const char *text)
+{
+    FILE *f;
+    int fd;
+
+    snprintf(path, size, "/tmp/bmlp_test_csv_XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Loads text and BOM followed by text, both of which must parse, and asserts that the two
+ * datasets are bit for bit the same and that the first contains basic_x and basic_y. */
+static void assert_bom_matches_plain(const char *text, const bmlp_csv_options_t *opt)
+{
+    char plain_path[64];
+    char bom_path[64];
+    char *with_bom = malloc(strlen(BOM) + strlen(text) + 1);
+    char message[1024];
+    bmlp_dataset_t plain;
+    bmlp_dataset_t bom;
+    bmlp_error_t err;
+
+    assert_non_null(with_bom);
+    strcpy(with_bom, BOM);
+    strcat(with_bom, text);
+    write_temp(plain_path, sizeof(plain_path), text);
+    write_temp(bom_path, sizeof(bom_path), with_bom);
+    free(with_bom);
+
+    assert_int_equal(bmlp_csv_load(plain_path, opt, &plain, &err), BMLP_OK);
+    if (bmlp_csv_load(bom_path, opt, &bom, &err) != BMLP_OK) {
+        bmlp_error_format(&err, message, sizeof(message));
+        fail_msg("loading the file with a byte order mark failed: %s", message);
+    }
+    unlink(plain_path);
+    unlink(bom_path);
+    assert_basic(&plain);
+    assert_int_equal(bom.n_samples, plain.n_samples);
+    assert_int_equal(bom.n_features, plain.n_features);
+    assert_memory_equal(bom.x, plain.x, plain.n_samples * plain.n_features * sizeof(float));
+    assert_memory_equal(bom.y, plain.y, plain.n_samples * sizeof(float));
+    bmlp_dataset_free(&plain);
+    bmlp_dataset_free(&bom);
+}
+
+/* A byte order mark at the start of the file is skipped, with LF or CRLF line ends, before a
+ * header and before a skipped line. */
+static void csv_bom_matches_plain(void **state)
+{
+    bmlp_csv_options_t opt = default_options();
+
+    (void)state;
+    assert_bom_matches_plain("0.5,-1.25,1\n2,3e2,0\n-0.0,1e-3,1.00\n", &opt);
+    assert_bom_matches_plain("0.5,-1.25,1\r\n2,3e2,0\r\n-0.0,1e-3,1.00\r\n", &opt);
+    assert_bom_matches_plain("0.5,-1.25,1\r\n2,3e2,0\r\n-0.0,1e-3,1.00", &opt);
+    opt.header = 1;
+    assert_bom_matches_plain("a,b,label\n0.5,-1.25,1\n2,3e2,0\n-0.0,1e-3,1.00\n", &opt);
+    assert_bom_matches_plain("a,b,label\r\n0.5,-1.25,1\r\n2,3e2,0\r\n-0.0,1e-3,1.00\r\n", &opt);
+    opt.skip_lines = 1;
+    assert_bom_matches_plain("\"exported\"\na,b,label\n0.5,-1.25,1\n2,3e2,0\n-0.0,1e-3,1.00\n",
+                             &opt);
+}
+
+/* Errors on line 1 after a byte order mark count fields from the first byte after it, and the
+ * value does not contain the mark. */
+static void csv_bom_error_position(void **state)
+{
+    static const struct {
+        const char *text;
+        bad_case_t c;
+    } cases[] = {
+        {BOM "x,2,0\n", {"first field", BMLP_ERR_PARSE, 1, 1, "x", "invalid number"}},
+        {BOM " 1,2,0\n", {"leading space", BMLP_ERR_PARSE, 1, 1, " 1", "space around a field"}},
+        {BOM "1,abc,0\n", {"second field", BMLP_ERR_PARSE, 1, 2, "abc", "invalid number"}},
+        {BOM "1,2,2\r\n", {"label", BMLP_ERR_PARSE, 1, 3, "2", "expected 0 or 1"}},
+        {BOM "1,2\r,0\n", {"stray CR", BMLP_ERR_PARSE, 1, 2, "", "carriage return inside"}},
+        {BOM "\n1,2,0\n", {"blank line", BMLP_ERR_PARSE, 1, 0, "", "blank line followed"}},
+    };
+    bmlp_csv_options_t opt = default_options();
+    char path[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        write_temp(path, sizeof(path), cases[i].text);
+        assert_file_fails(path, &cases[i].c, &opt);
+        unlink(path);
+    }
+}
+
+/* A file of only a byte order mark fails like an empty file, with or without a header. */
+static void csv_bom_only(void **state)
+{
+    const bad_case_t empty = {"bad_empty.csv", BMLP_ERR_PARSE, 0, 0, "", "file has no data lines"};
+    const bad_case_t no_header = {"bom only", BMLP_ERR_PARSE, 0, 0, "", "file has no data lines"};
+    bmlp_csv_options_t opt = default_options();
+    char path[64];
+
+    (void)state;
+    assert_fails(&empty);
+    write_temp(path, sizeof(path), BOM);
+    assert_file_fails(path, &no_header, &opt);
+    opt.header = 1;
+    assert_file_fails(path, &no_header, &opt);
+    unlink(path);
+}
+
+/* A byte order mark after the first bytes of the file is part of the field that contains it. */
+static void csv_bom_not_at_start(void **state)
+{
+    static const struct {
+        const char *text;
+        bad_case_t c;
+    } cases[] = {
+        {"1,2,0\n" BOM "3,4,1\n", {"line 2", BMLP_ERR_PARSE, 2, 1, BOM "3", "invalid number"}},
+        {BOM BOM "1,2,0\n", {"second mark", BMLP_ERR_PARSE, 1, 1, BOM "1", "invalid number"}},
+        {"1," BOM "2,0\n", {"mid-line", BMLP_ERR_PARSE, 1, 2, BOM "2", "invalid number"}},
+        {"1,2," BOM "0\n", {"before label", BMLP_ERR_PARSE, 1, 3, BOM "0", "invalid number"}},
+    };
+    bmlp_csv_options_t opt = default_options();
+    char path[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        write_temp(path, sizeof(path), cases[i].text);
+        assert_file_fails(path, &cases[i].c, &opt);
+        unlink(path);
+    }
 }
 
 /* Writes rows of "i,-i/4,i%2" (enough to grow the arrays several times) and checks every value,
@@ -587,6 +734,10 @@ int main(void)
         cmocka_unit_test(csv_one_column),
         cmocka_unit_test(csv_label_column_too_big),
         cmocka_unit_test(csv_missing_file),
+        cmocka_unit_test(csv_bom_matches_plain),
+        cmocka_unit_test(csv_bom_error_position),
+        cmocka_unit_test(csv_bom_only),
+        cmocka_unit_test(csv_bom_not_at_start),
         cmocka_unit_test(csv_many_rows),
         cmocka_unit_test(csv_ignores_process_locale),
         cmocka_unit_test(csv_breast_cancer),

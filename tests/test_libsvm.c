@@ -71,17 +71,16 @@ typedef struct bad_case {
     const char *message; /* a substring of err.message */
 } bad_case_t;
 
-/* Loads a malformed fixture and checks every part of the error, naming the fixture in any
+/* Loads the malformed file at path and checks every part of the error, naming c->name in any
  * failure so that a table of cases points to the one that broke. */
-static void assert_fails_with(const bad_case_t *c, const bmlp_libsvm_options_t *opt)
+static void assert_file_fails(const char *path, const bad_case_t *c,
+                              const bmlp_libsvm_options_t *opt)
 {
-    char path[1024];
     bmlp_error_t err;
     bmlp_dataset_t ds;
     float sentinel = 0.0f;
     bmlp_status_t status;
 
-    snprintf(path, sizeof(path), "%s%s", LIBSVM_DIR, c->name);
     /* Garbage in ds shows that the loader empties it instead of leaving it as it was. */
     ds.n_samples = 99;
     ds.n_features = 99;
@@ -103,6 +102,15 @@ static void assert_fails_with(const bad_case_t *c, const bmlp_libsvm_options_t *
     assert_null(ds.y);
     assert_int_equal(ds.n_samples, 0);
     assert_int_equal(ds.n_features, 0);
+}
+
+/* Loads the malformed fixture c->name, which must fail as c describes. */
+static void assert_fails_with(const bad_case_t *c, const bmlp_libsvm_options_t *opt)
+{
+    char path[1024];
+
+    snprintf(path, sizeof(path), "%s%s", LIBSVM_DIR, c->name);
+    assert_file_fails(path, c, opt);
 }
 
 static void assert_all_fail(const bad_case_t *cases, size_t n)
@@ -418,6 +426,129 @@ static void libsvm_dense_beyond_memory(void **state)
     unlink(path);
 }
 
+/* The UTF-8 encoding of the byte order mark U+FEFF. */
+#define BOM "\xEF\xBB\xBF"
+
+/* Loads text and BOM followed by text, both of which must parse, and asserts that the two
+ * datasets are bit for bit the same and that the first contains basic_x and basic_y. */
+static void assert_bom_matches_plain(const char *text)
+{
+    bmlp_libsvm_options_t opt = default_options();
+    char plain_path[64];
+    char bom_path[64];
+    char *with_bom = malloc(strlen(BOM) + strlen(text) + 1);
+    char message[1024];
+    bmlp_dataset_t plain;
+    bmlp_dataset_t bom;
+    bmlp_error_t err;
+
+    assert_non_null(with_bom);
+    strcpy(with_bom, BOM);
+    strcat(with_bom, text);
+    assert_int_equal(write_lines(plain_path, sizeof(plain_path), text, 1), 0);
+    assert_int_equal(write_lines(bom_path, sizeof(bom_path), with_bom, 1), 0);
+    free(with_bom);
+
+    assert_int_equal(bmlp_libsvm_load(plain_path, &opt, &plain, &err), BMLP_OK);
+    if (bmlp_libsvm_load(bom_path, &opt, &bom, &err) != BMLP_OK) {
+        bmlp_error_format(&err, message, sizeof(message));
+        fail_msg("loading the file with a byte order mark failed: %s", message);
+    }
+    unlink(plain_path);
+    unlink(bom_path);
+    assert_basic(&plain);
+    assert_int_equal(bom.n_samples, plain.n_samples);
+    assert_int_equal(bom.n_features, plain.n_features);
+    assert_memory_equal(bom.x, plain.x, plain.n_samples * plain.n_features * sizeof(float));
+    assert_memory_equal(bom.y, plain.y, plain.n_samples * sizeof(float));
+    bmlp_dataset_free(&plain);
+    bmlp_dataset_free(&bom);
+}
+
+/* A byte order mark at the start of the file is skipped, with LF or CRLF line ends, and before
+ * a comment, a blank line or leading spaces. */
+static void libsvm_bom_matches_plain(void **state)
+{
+    (void)state;
+    assert_bom_matches_plain("+1 1:0.5 2:-1.25\n-1 1:2 2:3e2\n1 1:-0.0 2:1e-3\n");
+    assert_bom_matches_plain("+1 1:0.5 2:-1.25\r\n-1 1:2 2:3e2\r\n1 1:-0.0 2:1e-3\r\n");
+    assert_bom_matches_plain("+1 1:0.5 2:-1.25\r\n-1 1:2 2:3e2\r\n1 1:-0.0 2:1e-3");
+    assert_bom_matches_plain("# comment\n+1 1:0.5 2:-1.25\n-1 1:2 2:3e2\n1 1:-0.0 2:1e-3\n");
+    assert_bom_matches_plain("\r\n+1 1:0.5 2:-1.25\n-1 1:2 2:3e2\n1 1:-0.0 2:1e-3\n");
+    assert_bom_matches_plain(" \t+1 1:0.5 2:-1.25\n-1 1:2 2:3e2\n1 1:-0.0 2:1e-3\n");
+}
+
+/* Writes each text to a temporary file and asserts that loading it fails as cases[i] describes. */
+static void assert_texts_fail(const char *const *texts, const bad_case_t *cases, size_t n)
+{
+    bmlp_libsvm_options_t opt = default_options();
+    char path[64];
+
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(write_lines(path, sizeof(path), texts[i], 1), 0);
+        assert_file_fails(path, &cases[i], &opt);
+        unlink(path);
+    }
+}
+
+/* Errors on line 1 after a byte order mark count tokens from the first byte after it, and the
+ * value does not contain the mark. */
+static void libsvm_bom_error_position(void **state)
+{
+    static const char *const texts[] = {
+        BOM "yes 1:1\n", BOM "+1 1:x\n",         BOM "+1 1:0.5 1:2\r\n",
+        BOM "1:0.5\n",   BOM "+1 1:0.5\r 2:1\n",
+    };
+    static const bad_case_t cases[] = {
+        {"label text", BMLP_ERR_PARSE, 1, 1, "yes", "expected a label of +1, -1, 1 or 0"},
+        {"value text", BMLP_ERR_PARSE, 1, 2, "1:x", "invalid number"},
+        {"duplicate", BMLP_ERR_PARSE, 1, 3, "1:2", "duplicate index 1"},
+        {"no label", BMLP_ERR_PARSE, 1, 1, "1:0.5", "line has no label"},
+        {"stray CR", BMLP_ERR_PARSE, 1, 2, "", "carriage return inside a line"},
+    };
+
+    (void)state;
+    assert_texts_fail(texts, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* A file of only a byte order mark, or of the mark and then only a blank or comment line, fails
+ * like an empty file. */
+static void libsvm_bom_only(void **state)
+{
+    static const char *const texts[] = {BOM, BOM "\n", BOM "# comment\n"};
+    static const bad_case_t cases[] = {
+        {"bom only", BMLP_ERR_PARSE, 0, 0, "", "file has no samples"},
+        {"bom and newline", BMLP_ERR_PARSE, 0, 0, "", "file has no samples"},
+        {"bom and comment", BMLP_ERR_PARSE, 0, 0, "", "file has no samples"},
+    };
+    const bad_case_t empty = {"bad_empty.svm", BMLP_ERR_PARSE, 0, 0, "", "file has no samples"};
+    bmlp_libsvm_options_t opt = default_options();
+
+    (void)state;
+    assert_fails_with(&empty, &opt);
+    assert_texts_fail(texts, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* A byte order mark after the first bytes of the file is part of the token that contains it. */
+static void libsvm_bom_not_at_start(void **state)
+{
+    static const char *const texts[] = {
+        "+1 1:0.5\n" BOM "-1 1:2\n",
+        BOM BOM "+1 1:0.5\n",
+        " " BOM "+1 1:0.5\n",
+        "+1 1:" BOM "0.5\n",
+    };
+    static const bad_case_t cases[] = {
+        {"line 2", BMLP_ERR_PARSE, 2, 1, BOM "-1", "expected a label of +1, -1, 1 or 0"},
+        {"second mark", BMLP_ERR_PARSE, 1, 1, BOM "+1", "expected a label of +1, -1, 1 or 0"},
+        {"after a space", BMLP_ERR_PARSE, 1, 1, BOM "+1", "expected a label of +1, -1, 1 or 0"},
+        {"in a value", BMLP_ERR_PARSE, 1, 2, "1:" BOM "0.5", "invalid number"},
+    };
+
+    (void)state;
+    assert_texts_fail(texts, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 static void libsvm_value_errors(void **state)
 {
     static const bad_case_t cases[] = {
@@ -473,6 +604,8 @@ static void libsvm_file_errors(void **state)
          "no line has an index:value pair, so the feature count is unknown"},
         {"no_such_file.svm", BMLP_ERR_IO, 0, 0, "",
          "cannot open for reading: No such file or directory"},
+        /* The fixture directory itself: an error about the file, on no line. */
+        {".", BMLP_ERR_IO, 0, 0, "", "cannot read: Is a directory"},
     };
 
     (void)state;
@@ -533,6 +666,10 @@ int main(void)
         cmocka_unit_test(libsvm_declared_features_out_of_range),
         cmocka_unit_test(libsvm_few_lines_many_features),
         cmocka_unit_test(libsvm_dense_beyond_memory),
+        cmocka_unit_test(libsvm_bom_matches_plain),
+        cmocka_unit_test(libsvm_bom_error_position),
+        cmocka_unit_test(libsvm_bom_only),
+        cmocka_unit_test(libsvm_bom_not_at_start),
         cmocka_unit_test(libsvm_value_errors),
         cmocka_unit_test(libsvm_label_errors),
         cmocka_unit_test(libsvm_line_errors),
