@@ -307,10 +307,8 @@ static bmlp_status_t check_crc(const unsigned char *bytes, const model_layout_t 
     size_t crc_offset = (size_t)layout->crc_offset;
     uint32_t stored = get_u32(bytes + crc_offset);
     uint32_t computed = crc32_bytes(bytes, crc_offset);
-    char text[24];
-
     if (stored != computed)
-        return bmlp_fail(err, BMLP_ERR_FORMAT, path, 0, 0, u64_text(stored, text),
+        return bmlp_fail(err, BMLP_ERR_FORMAT, path, 0, 0, NULL,
                          "checksum mismatch: file stores CRC-32 0x%08" PRIx32
                          ", contents give 0x%08" PRIx32,
                          stored, computed);
