@@ -105,7 +105,8 @@ static bmlp_status_t train_epoch(run_t *run, size_t epoch, bmlp_epoch_report_t *
     for (size_t i = 0; i < run->net->num_params; i++)
         if (!isfinite(run->net->params[i]))
             return bmlp_fail(err, BMLP_ERR_NONFINITE, NULL, 0, 0, NULL,
-                             "parameter %zu is %g after epoch %zu, though the loss stayed finite; "
+                             "parameter at index %zu is %g after epoch %zu, though the loss "
+                             "stayed finite; "
                              "a lower learning rate or rescaled features may help",
                              i, (double)run->net->params[i], epoch);
     report->seconds = now_seconds() - t0;
@@ -140,8 +141,8 @@ static bmlp_status_t make_order(run_t *run, bmlp_error_t *err)
     bmlp_train_split_sizes(n, opt->val_split, &order->n_train, &order->n_val);
     if (order->n_train == 0)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                         "validation split %g of %zu samples leaves none for training",
-                         opt->val_split, n);
+                         "validation split %g of %zu sample%s leaves none for training",
+                         opt->val_split, n, n == 1 ? "" : "s");
     order->use_split = order->n_val > 0;
     if (order->use_split)
         bmlp_permutation_init(&order->split, n, opt->seed, BMLP_STREAM_SPLIT);

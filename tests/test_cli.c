@@ -47,6 +47,8 @@ static void help_lists_options_with_units(void **state)
     cli_expect_output("train");
     assert_int_equal(cli_run("help gen"), 0);
     cli_expect_output("Usage: bmlp gen NAME");
+    assert_int_equal(cli_run("help help"), 0);
+    cli_expect_output("print this list");
 }
 
 static void usage_errors_exit_2(void **state)
@@ -74,6 +76,10 @@ static void usage_errors_exit_2(void **state)
     cli_expect_output("--seed: 18446744073709551616 is out of range (0 to 18446744073709551615)");
     assert_int_equal(cli_run("help nope"), 2);
     cli_expect_output("unknown command 'nope'");
+    assert_int_equal(cli_run("help train gen"), 2);
+    cli_expect_output("expected at most one command");
+    assert_int_equal(cli_run("train --noise 1e400"), 2);
+    cli_expect_output("--noise: 1e400 is out of range (0 to");
     assert_int_equal(cli_run("train --samples 3 --val-split 0.9"), 2);
     cli_expect_output("--val-split 0.9 of 3 samples leaves none for training");
 }
@@ -87,6 +93,13 @@ static void train_prints_config_epochs_and_accuracy(void **state)
     cli_expect_output("threads: ");
     cli_expect_output("     3 ");
     cli_expect_output("val_accuracy: ");
+    /* 32 training samples: the batch that runs is the whole set, on one thread. */
+    assert_int_equal(cli_run("train --samples 40 --batch 100000 --threads 4 --epochs 1"), 0);
+    cli_expect_output("batch: 32 (the whole training set; 100000 requested)");
+    /* A build without OpenMP says so instead. */
+    assert_true(strstr(cli_output, "threads: 1 (of 4; a batch of 32 samples keeps no more busy)") !=
+                    NULL ||
+                strstr(cli_output, "threads: 1 (built without OpenMP)") != NULL);
 }
 
 /* A bad input file fails with exit 2, names file, line and column, and writes no model. */
@@ -168,13 +181,23 @@ static void train_predict_eval_round_trip(void **state)
     assert_false(cli_exists(args));
 }
 
-/* A feature near float's limit overflows the model's standardization (moons' second feature
- * has a std of about 0.5): predict and eval both reject it with exit status 2, naming the
- * sample and the feature, and predict writes no file. */
-static void extreme_features_rejected_by_predict_and_eval(void **state)
+/* Writes text to path. */
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Features near float's limit overflow the model's standardization (moons' features have stds
+ * below 1). One such feature only saturates the sigmoids, and the sample is scored. Two of
+ * opposite signs make infinities cancel into NaN: predict and eval then fail with exit status
+ * 2, naming the sample and the feature, and predict writes no file. */
+static void extreme_features_in_predict_and_eval(void **state)
 {
     char args[512], model[128], data[128], preds[128];
-    FILE *f;
 
     (void)state;
     snprintf(model, sizeof(model), "%s/extreme.model", cli_tmpdir);
@@ -182,17 +205,19 @@ static void extreme_features_rejected_by_predict_and_eval(void **state)
     snprintf(preds, sizeof(preds), "%s/extreme_preds.csv", cli_tmpdir);
     snprintf(args, sizeof(args), "train --samples 200 --epochs 1 --quiet --out %s", model);
     assert_int_equal(cli_run(args), 0);
-    f = fopen(data, "w");
-    assert_non_null(f);
-    fputs("1,1,1\n0.5,3.4e38,0\n", f);
-    fclose(f);
+
+    write_text(data, "1,1,1\n0.5,3.4e38,0\n");
+    snprintf(args, sizeof(args), "predict --model %s --data %s", model, data);
+    assert_int_equal(cli_run(args), 0);
+
+    write_text(data, "1,1,1\n3.4e38,-3.4e38,0\n");
     snprintf(args, sizeof(args), "predict --model %s --data %s --out %s", model, data, preds);
     assert_int_equal(cli_run(args), 2);
-    cli_expect_output("sample 2, feature 2: value 3.4e+38 overflows float when standardized");
+    cli_expect_output("sample 2 gives NaN: feature 1, value 3.4e+38, overflows float");
     assert_false(cli_exists(preds));
     snprintf(args, sizeof(args), "eval --model %s --data %s", model, data);
     assert_int_equal(cli_run(args), 2);
-    cli_expect_output("sample 2, feature 2: value 3.4e+38 overflows float when standardized");
+    cli_expect_output("sample 2 gives NaN: feature 1, value 3.4e+38, overflows float");
 }
 
 /* Reads a whole small file into buf; returns its size. */
@@ -339,7 +364,7 @@ int main(void)
         cmocka_unit_test(bad_csv_writes_no_model),
         cmocka_unit_test(failed_train_keeps_old_model),
         cmocka_unit_test(train_predict_eval_round_trip),
-        cmocka_unit_test(extreme_features_rejected_by_predict_and_eval),
+        cmocka_unit_test(extreme_features_in_predict_and_eval),
         cmocka_unit_test(damaged_model_rejected),
         cmocka_unit_test(interrupted_train_keeps_old_model),
         cmocka_unit_test(bad_output_paths_rejected),

@@ -103,6 +103,8 @@ static void options_of_other_sources_rejected(void **state)
     (void)state;
     assert_int_equal(cli_run("train --data synth:moons --features 5"), 2);
     cli_expect_output("synth:moons always has 2 features");
+    assert_int_equal(
+        cli_run("train --data synth:moons --features 2 --samples 50 --epochs 1 --quiet"), 0);
     assert_int_equal(cli_run("train --data synth:moons --format csv"), 2);
     cli_expect_output("--format applies to data files only, not to synth:moons");
     assert_int_equal(cli_run("train --data synth:xor --header"), 2);

@@ -174,14 +174,16 @@ void bmlp_train_split_sizes(size_t n, double val_split, size_t *n_train, size_t 
  * Trains net on ds. The split into training and validation samples is a seeded permutation;
  * the validation samples are the last round(val_split * n) of it. Each batch is cut into chunks
  * whose size depends on the batch size only, spread over threads, and their gradients are
- * summed in a fixed order, so any thread count gives bitwise the same model. When a batch's loss is not
- * finite, training stops with BMLP_ERR_NONFINITE before that batch's update, so the network
- * keeps the last parameters that gave a finite loss, and the error detail names the epoch,
- * batch and sample range. When an epoch ends with a non-finite parameter after finite losses
- * (an overflow in an update), training stops with BMLP_ERR_NONFINITE too, and the parameters
- * are not usable. With standardization, a feature whose extreme values overflow float when
- * standardized is rejected with BMLP_ERR_INVALID_ARGUMENT before training. Training leaves the
- * net's gradient buffer as it was: only bmlp_backward writes it.
+ * summed in a fixed order, so any thread count gives bitwise the same model. When a batch's
+ * loss is not finite, training stops with BMLP_ERR_NONFINITE before that batch's update, so the
+ * network keeps the last parameters that gave a finite loss, and the error detail names the
+ * epoch, batch and sample range. When an epoch ends with a non-finite parameter after finite
+ * losses (an overflow in an update), training stops with BMLP_ERR_NONFINITE too, and the
+ * parameters are not usable. With standardization, a feature whose extreme values overflow
+ * float when standardized is rejected with BMLP_ERR_INVALID_ARGUMENT before training. The check
+ * covers the samples that the standardization is fitted on: every training sample of an
+ * in-memory dataset, the first 2^20 of a streamed source. A later one shows as a non-finite
+ * loss. Training leaves the net's gradient buffer as it was: only bmlp_backward writes it.
  */
 bmlp_status_t bmlp_train(bmlp_net_t *net, const bmlp_dataset_t *ds, const bmlp_train_options_t *opt,
                          bmlp_train_result_t *result, bmlp_error_t *err);

@@ -200,7 +200,7 @@ static int check_gen_args(int argc, char **argv, gen_args_t *a)
                                "circles, spiral or teacher)",
                                argv[optind]),
                -1;
-    if (a->features_given && a->synth.kind != BMLP_SYNTH_BLOBS &&
+    if (a->features_given && a->synth.n_features != 2 && a->synth.kind != BMLP_SYNTH_BLOBS &&
         a->synth.kind != BMLP_SYNTH_TEACHER)
         return cli_usage_error("gen",
                                "--features applies to blobs and teacher only; %s always "

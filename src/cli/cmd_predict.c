@@ -101,31 +101,6 @@ static int parse_apply_args(const char *cmd, const char *help, int argc, char **
     return 0;
 }
 
-/* Checks that every feature of ds stays finite when standardized by the model as the kernels
- * compute it. Prints the first that does not and returns -1, else returns 0. */
-static int check_standardized(const char *cmd, const bmlp_net_t *net, const bmlp_dataset_t *ds,
-                              const char *source)
-{
-    const float *mean, *std;
-
-    if (!bmlp_net_standardization(net, &mean, &std))
-        return 0;
-    for (size_t i = 0; i < ds->n_samples; i++) {
-        const float *x = ds->x + i * ds->n_features;
-
-        for (size_t j = 0; j < ds->n_features; j++) {
-            if (!isfinite((x[j] - mean[j]) / std[j])) {
-                fprintf(stderr,
-                        "bmlp %s: %s: sample %zu, feature %zu: value %g overflows float when "
-                        "standardized by the model (mean %g, std %g)\n",
-                        cmd, source, i + 1, j + 1, (double)x[j], (double)mean[j], (double)std[j]);
-                return -1;
-            }
-        }
-    }
-    return 0;
-}
-
 /* Loads the model and the data and checks that they fit together; returns an exit status. */
 static int load_model_and_data(const char *cmd, const apply_args_t *a, bmlp_net_t **net,
                                bmlp_dataset_t *ds)
@@ -145,18 +120,14 @@ static int load_model_and_data(const char *cmd, const apply_args_t *a, bmlp_net_
         return cli_input_exit_status(st);
     }
     if (ds->n_features != bmlp_net_width(*net, 0)) {
-        fprintf(stderr, "bmlp %s: %s has %zu feature%s but the model %s takes %zu%s\n", cmd,
-                a->data.source, ds->n_features, ds->n_features == 1 ? "" : "s", a->model,
-                bmlp_net_width(*net, 0),
-                cli_format_from_path(a->data.source) == BMLP_FORMAT_LIBSVM ||
-                        a->data.format == BMLP_FORMAT_LIBSVM
-                    ? " (for a LIBSVM file, --features sets the count)"
-                    : "");
-        bmlp_dataset_free(ds);
-        bmlp_net_free(*net);
-        return EXIT_USAGE;
-    }
-    if (check_standardized(cmd, *net, ds, a->data.source) != 0) {
+        fprintf(
+            stderr, "bmlp %s: %s has %zu feature%s but the model %s takes %zu%s\n", cmd,
+            a->data.source, ds->n_features, ds->n_features == 1 ? "" : "s", a->model,
+            bmlp_net_width(*net, 0),
+            (a->data.format >= 0 ? a->data.format : (int)cli_format_from_path(a->data.source)) ==
+                    BMLP_FORMAT_LIBSVM
+                ? " (for a LIBSVM file, --features sets the count)"
+                : "");
         bmlp_dataset_free(ds);
         bmlp_net_free(*net);
         return EXIT_USAGE;
@@ -196,13 +167,27 @@ static int save_predictions(const char *path, const float *prob, size_t n)
     return EXIT_OK;
 }
 
-/* Prints that sample i (0-based) of ds gives a NaN probability, with its largest feature. */
-static void report_nan_sample(const char *cmd, const bmlp_dataset_t *ds, const char *source,
-                              size_t i)
+/* Prints why sample i (0-based) of ds gives a NaN probability and returns the exit status.
+ * When a feature overflows float when standardized by the model, the input is out of the
+ * model's range (2). Otherwise the message names the sample's largest feature (1). */
+static int report_nan_sample(const char *cmd, const bmlp_net_t *net, const bmlp_dataset_t *ds,
+                             const char *source, size_t i)
 {
     const float *x = ds->x + i * ds->n_features;
+    const float *mean, *std;
     size_t largest = 0;
 
+    if (bmlp_net_standardization(net, &mean, &std)) {
+        for (size_t j = 0; j < ds->n_features; j++) {
+            if (!isfinite((x[j] - mean[j]) / std[j])) {
+                fprintf(stderr,
+                        "bmlp %s: %s: sample %zu gives NaN: feature %zu, value %g, overflows "
+                        "float when standardized by the model (mean %g, std %g)\n",
+                        cmd, source, i + 1, j + 1, (double)x[j], (double)mean[j], (double)std[j]);
+                return EXIT_USAGE;
+            }
+        }
+    }
     for (size_t j = 1; j < ds->n_features; j++)
         if (fabsf(x[j]) > fabsf(x[largest]))
             largest = j;
@@ -210,18 +195,16 @@ static void report_nan_sample(const char *cmd, const bmlp_dataset_t *ds, const c
             "bmlp %s: %s: the model gives NaN for sample %zu, whose largest feature is %zu (value "
             "%g); such inputs or the model's parameters are beyond float's range\n",
             cmd, source, i + 1, largest + 1, (double)x[largest]);
+    return EXIT_FAILURE_OTHER;
 }
 
 /* Checks that no probability is NaN; returns the exit status. */
-static int check_predictions(const char *cmd, const bmlp_dataset_t *ds, const char *source,
-                             const float *prob)
+static int check_predictions(const char *cmd, const bmlp_net_t *net, const bmlp_dataset_t *ds,
+                             const char *source, const float *prob)
 {
-    for (size_t i = 0; i < ds->n_samples; i++) {
-        if (isnan(prob[i])) {
-            report_nan_sample(cmd, ds, source, i);
-            return EXIT_FAILURE_OTHER;
-        }
-    }
+    for (size_t i = 0; i < ds->n_samples; i++)
+        if (isnan(prob[i]))
+            return report_nan_sample(cmd, net, ds, source, i);
     return EXIT_OK;
 }
 
@@ -247,7 +230,7 @@ int cmd_predict(int argc, char **argv)
         cli_print_error("predict", &err);
         rc = cli_exit_status(err.status);
     } else {
-        rc = check_predictions("predict", &ds, args.data.source, prob);
+        rc = check_predictions("predict", net, &ds, args.data.source, prob);
     }
     if (rc == EXIT_OK && args.out != NULL) {
         rc = save_predictions(args.out, prob, ds.n_samples);
@@ -270,7 +253,7 @@ static int nan_loss_cause(const bmlp_net_t *net, const bmlp_dataset_t *ds, const
     int rc = EXIT_FAILURE_OTHER;
 
     if (prob != NULL && bmlp_predict(net, ds->x, ds->n_samples, prob, &err) == BMLP_OK)
-        rc = check_predictions("eval", ds, source, prob);
+        rc = check_predictions("eval", net, ds, source, prob);
     if (rc == EXIT_OK || prob == NULL) {
         fprintf(stderr, "bmlp eval: the loss over %s is NaN\n", source);
         rc = EXIT_FAILURE_OTHER;

@@ -210,19 +210,24 @@ static void print_config(const train_args_t *a, const bmlp_net_t *net, const bml
     printf("train_samples: %zu\n", n_train);
     printf("val_samples: %zu\n", n_val);
     printf("epochs: %zu\n", a->train.epochs);
-    printf("batch: %zu\n", a->train.batch_size);
+    /* A batch larger than the training set trains as one batch of the whole set. */
+    size_t batch = a->train.batch_size < n_train ? a->train.batch_size : n_train;
+
+    if (batch < a->train.batch_size)
+        printf("batch: %zu (the whole training set; %zu requested)\n", batch, a->train.batch_size);
+    else
+        printf("batch: %zu\n", batch);
     printf("learning_rate: %g\n", (double)a->train.learning_rate);
     printf("seed: %llu\n", (unsigned long long)a->train.seed);
     printf("standardize: %s\n", a->train.standardize ? "yes" : "no");
     printf("isa: %s\n", bmlp_isa_name(isa));
     if (bmlp_has_openmp()) {
         size_t requested = a->train.threads > 0 ? a->train.threads : bmlp_default_threads();
-        size_t threads = bmlp_train_threads(net, a->train.batch_size, a->train.threads,
-                                            a->train.exact_threads);
+        size_t threads = bmlp_train_threads(net, batch, a->train.threads, a->train.exact_threads);
 
         if (threads < requested)
             printf("threads: %zu (of %zu; a batch of %zu samples keeps no more busy)\n", threads,
-                   requested, a->train.batch_size);
+                   requested, batch);
         else
             printf("threads: %zu\n", threads);
     } else
@@ -277,8 +282,9 @@ static int run_training(train_args_t *a, const bmlp_source_t *src)
     /* Checked here as well as by the library, so that the error comes before the configuration. */
     bmlp_train_split_sizes(bmlp_source_num_samples(src), a->train.val_split, &n_train, &n_val);
     if (n_train == 0) {
-        cli_usage_error("train", "--val-split %g of %zu samples leaves none for training",
-                        a->train.val_split, bmlp_source_num_samples(src));
+        cli_usage_error("train", "--val-split %g of %zu sample%s leaves none for training",
+                        a->train.val_split, bmlp_source_num_samples(src),
+                        bmlp_source_num_samples(src) == 1 ? "" : "s");
         bmlp_net_free(net);
         return EXIT_USAGE;
     }

@@ -19,6 +19,7 @@ static const char usage[] =
     "  example   run one SGD step of a 2-2-1 network and compare it with worked values\n"
     "  gen       write a synthetic set to a CSV, LIBSVM or NPY file\n"
     "  bench     measure training throughput against this machine's bound\n"
+    "  help      print this list, or with a command, that command's options\n"
     "\n"
     "Run 'bmlp COMMAND --help' (or 'bmlp help COMMAND') for the options of a command.\n"
     "Exit status: 0 on success, 2 for invalid options or input, 1 for other failures.\n";
@@ -58,6 +59,15 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "help") == 0) {
         char help_option[] = "--help";
 
+        if (argc > 3) {
+            fprintf(stderr, "bmlp help: expected at most one command\nTry 'bmlp --help'.\n");
+            return EXIT_USAGE;
+        }
+        if (argc == 3 && (strcmp(argv[2], "help") == 0 || strcmp(argv[2], "--help") == 0 ||
+                          strcmp(argv[2], "-h") == 0)) {
+            fputs(usage, stdout);
+            return check_stdout(EXIT_OK);
+        }
         for (size_t i = 0; argc > 2 && i < sizeof(commands) / sizeof(commands[0]); i++) {
             if (strcmp(argv[2], commands[i].name) == 0) {
                 char *help_argv[] = {argv[2], help_option, NULL};

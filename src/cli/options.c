@@ -91,8 +91,15 @@ int cli_parse_double(const char *cmd, const char *option, const char *text, doub
     /* Decimal notation only, as in the data files: strtod would also take hexadecimal floats and
      * leading white space. */
     if (text[0] == '\0' || isspace((unsigned char)text[0]) || strpbrk(text, "xX") != NULL ||
-        *end != '\0' || errno == ERANGE || !isfinite(v)) {
-        cli_usage_error(cmd, "--%s: invalid value '%s' (expected a finite decimal number)", option, text);
+        *end != '\0' || (errno != ERANGE && !isfinite(v))) {
+        cli_usage_error(cmd, "--%s: invalid value '%s' (expected a finite decimal number)", option,
+                        text);
+        return -1;
+    }
+    /* ERANGE with a result below 1 is an underflow to a subnormal or zero, which is kept. Above
+     * it, the number overflows a double. */
+    if (errno == ERANGE && fabs(v) >= 1.0) {
+        cli_usage_error(cmd, "--%s: %s is out of range (%g to %g)", option, text, min, max);
         return -1;
     }
     if (v < min || v > max) {
@@ -288,7 +295,7 @@ static bmlp_status_t parse_synth_source(const char *cmd, const cli_data_options_
                         data->source);
         return BMLP_ERR_INVALID_ARGUMENT;
     }
-    if (data->features_given && synth->kind != BMLP_SYNTH_BLOBS &&
+    if (data->features_given && data->synth.n_features != 2 && synth->kind != BMLP_SYNTH_BLOBS &&
         synth->kind != BMLP_SYNTH_TEACHER) {
         cli_usage_error(cmd,
                         "--features applies to LIBSVM files, synth:blobs and synth:teacher only; "
