@@ -50,19 +50,25 @@ static void copy_truncated(char *dst, size_t size, const char *src)
 }
 
 /* Copies value into dst[size] with control bytes and backslashes written as \xNN, so that an
- * offending value from a binary file cannot garble the terminal it is printed on. */
+ * offending value from a binary file cannot garble the terminal it is printed on. A UTF-8 byte
+ * order mark (EF BB BF) is written the same way, because it prints as nothing. */
 static void copy_escaped(char *dst, size_t size, const char *value)
 {
     char escaped[4 * sizeof(((bmlp_error_t *)0)->value)];
     size_t n = 0;
+    size_t bom_left = 0; /* bytes of a byte order mark still to escape */
 
     for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
         if (n + 5 >= sizeof(escaped))
             break;
-        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+        if (bom_left == 0 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+            bom_left = 3;
+        if (bom_left > 0 || *p < 0x20 || *p == 0x7f || *p == '\\')
             n += (size_t)snprintf(escaped + n, sizeof(escaped) - n, "\\x%02x", *p);
         else
             escaped[n++] = (char)*p;
+        if (bom_left > 0)
+            bom_left--;
     }
     escaped[n] = '\0';
     copy_truncated(dst, size, escaped);

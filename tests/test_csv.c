@@ -480,6 +480,8 @@ static void csv_missing_file(void **state)
 
 /* The UTF-8 encoding of the byte order mark U+FEFF. */
 #define BOM "\xEF\xBB\xBF"
+/* The mark as an error value shows it, escaped because it prints as nothing. */
+#define ESCAPED_BOM "\\xef\\xbb\\xbf"
 
 /* Writes text to a new temporary file and stores its name in path[size]. */
 static void write_temp(char *path, size_t size, const char *text)
@@ -599,10 +601,10 @@ static void csv_bom_not_at_start(void **state)
         const char *text;
         bad_case_t c;
     } cases[] = {
-        {"1,2,0\n" BOM "3,4,1\n", {"line 2", BMLP_ERR_PARSE, 2, 1, BOM "3", "invalid number"}},
-        {BOM BOM "1,2,0\n", {"second mark", BMLP_ERR_PARSE, 1, 1, BOM "1", "invalid number"}},
-        {"1," BOM "2,0\n", {"mid-line", BMLP_ERR_PARSE, 1, 2, BOM "2", "invalid number"}},
-        {"1,2," BOM "0\n", {"before label", BMLP_ERR_PARSE, 1, 3, BOM "0", "invalid number"}},
+        {"1,2,0\n" BOM "3,4,1\n", {"line 2", BMLP_ERR_PARSE, 2, 1, ESCAPED_BOM "3", "invalid number"}},
+        {BOM BOM "1,2,0\n", {"second mark", BMLP_ERR_PARSE, 1, 1, ESCAPED_BOM "1", "invalid number"}},
+        {"1," BOM "2,0\n", {"mid-line", BMLP_ERR_PARSE, 1, 2, ESCAPED_BOM "2", "invalid number"}},
+        {"1,2," BOM "0\n", {"before label", BMLP_ERR_PARSE, 1, 3, ESCAPED_BOM "0", "invalid number"}},
     };
     bmlp_csv_options_t opt = default_options();
     char path[64];

@@ -428,6 +428,8 @@ static void libsvm_dense_beyond_memory(void **state)
 
 /* The UTF-8 encoding of the byte order mark U+FEFF. */
 #define BOM "\xEF\xBB\xBF"
+/* The mark as an error value shows it, escaped because it prints as nothing. */
+#define ESCAPED_BOM "\\xef\\xbb\\xbf"
 
 /* Loads text and BOM followed by text, both of which must parse, and asserts that the two
  * datasets are bit for bit the same and that the first contains basic_x and basic_y. */
@@ -539,10 +541,12 @@ static void libsvm_bom_not_at_start(void **state)
         "+1 1:" BOM "0.5\n",
     };
     static const bad_case_t cases[] = {
-        {"line 2", BMLP_ERR_PARSE, 2, 1, BOM "-1", "expected a label of +1, -1, 1 or 0"},
-        {"second mark", BMLP_ERR_PARSE, 1, 1, BOM "+1", "expected a label of +1, -1, 1 or 0"},
-        {"after a space", BMLP_ERR_PARSE, 1, 1, BOM "+1", "expected a label of +1, -1, 1 or 0"},
-        {"in a value", BMLP_ERR_PARSE, 1, 2, "1:" BOM "0.5", "invalid number"},
+        {"line 2", BMLP_ERR_PARSE, 2, 1, ESCAPED_BOM "-1", "expected a label of +1, -1, 1 or 0"},
+        {"second mark", BMLP_ERR_PARSE, 1, 1, ESCAPED_BOM "+1",
+         "expected a label of +1, -1, 1 or 0"},
+        {"after a space", BMLP_ERR_PARSE, 1, 1, ESCAPED_BOM "+1",
+         "expected a label of +1, -1, 1 or 0"},
+        {"in a value", BMLP_ERR_PARSE, 1, 2, "1:" ESCAPED_BOM "0.5", "invalid number"},
     };
 
     (void)state;
