@@ -36,7 +36,8 @@ static const char bench_help[] =
     "                       and every core); each runs exactly that many threads\n"
     "  --isa NAME           auto, scalar, avx2 or avx512 (default auto)\n"
     "  --repeats R          epochs measured per point, 1 to 1000 (default 5)\n"
-    "  --json               print a JSON array of measurements instead of a table\n"
+    "  --json               print a JSON array of measurements instead of a table (null\n"
+    "                       for a phase that is not timed apart)\n"
     "  -h, --help           show this help\n";
 
 enum {
@@ -359,9 +360,14 @@ static void print_point(const bench_args_t *a, const workload_t *w, const char *
                "\"gflops\": %.6g, \"bound_fraction\": %.4f",
                *first ? "" : ",\n", w->name, layers, batch, threads, bmlp_isa_name(a->isa),
                m->samples_per_second, m->spread, m->gflops, m->bound_fraction);
-        for (int p = 0; p < BMLP_PHASES; p++)
-            printf(", \"%s_ns_per_sample\": %.4g", bmlp_phase_name((bmlp_phase_t)p),
-                   m->phase_per_sample[p] * 1e9);
+        /* null marks a phase that was not timed apart, as "-" does in the table. */
+        for (int p = 0; p < BMLP_PHASES; p++) {
+            if (m->phase_per_sample[p] > 0.0)
+                printf(", \"%s_ns_per_sample\": %.4g", bmlp_phase_name((bmlp_phase_t)p),
+                       m->phase_per_sample[p] * 1e9);
+            else
+                printf(", \"%s_ns_per_sample\": null", bmlp_phase_name((bmlp_phase_t)p));
+        }
         printf("}");
         *first = 0;
         return;
