@@ -250,11 +250,11 @@ static int nan_loss_cause(const bmlp_net_t *net, const bmlp_dataset_t *ds, const
 {
     bmlp_error_t err;
     float *prob = malloc((ds->n_samples + 1) * sizeof(float));
-    int rc = EXIT_FAILURE_OTHER;
+    int rc = -1; /* no sample found, or none could be searched: the generic message follows */
 
     if (prob != NULL && bmlp_predict(net, ds->x, ds->n_samples, prob, &err) == BMLP_OK)
         rc = check_predictions("eval", net, ds, source, prob);
-    if (rc == EXIT_OK || prob == NULL) {
+    if (rc == -1 || rc == EXIT_OK) {
         fprintf(stderr, "bmlp eval: the loss over %s is NaN\n", source);
         rc = EXIT_FAILURE_OTHER;
     }
