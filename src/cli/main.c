@@ -45,6 +45,17 @@ static const command_t commands[] = {
     {"example", cmd_example}, {"bench", cmd_bench},     {"gen", cmd_gen},
 };
 
+/* Runs the command named argv[0] with its arguments, or reports an unknown name. */
+static int run_command(int argc, char **argv)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[0], commands[i].name) == 0)
+            return check_stdout(commands[i].run(argc, argv));
+    }
+    fprintf(stderr, "bmlp: unknown command '%s'\nTry 'bmlp --help'.\n", argv[0]);
+    return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -55,41 +66,25 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return check_stdout(EXIT_OK);
     }
-    /* "bmlp help CMD" is "bmlp CMD --help"; "bmlp help" alone lists the commands. */
+    /* "bmlp help CMD" runs "bmlp CMD --help". "bmlp help" alone lists the commands. */
     if (strcmp(argv[1], "help") == 0) {
         char help_option[] = "--help";
+        char *help_argv[] = {argc > 2 ? argv[2] : NULL, help_option, NULL};
 
         if (argc > 3) {
             fprintf(stderr, "bmlp help: expected at most one command\nTry 'bmlp --help'.\n");
             return EXIT_USAGE;
         }
-        if (argc == 3 && (strcmp(argv[2], "help") == 0 || strcmp(argv[2], "--help") == 0 ||
-                          strcmp(argv[2], "-h") == 0)) {
+        if (argc == 2 || strcmp(argv[2], "help") == 0 || strcmp(argv[2], "--help") == 0 ||
+            strcmp(argv[2], "-h") == 0) {
             fputs(usage, stdout);
             return check_stdout(EXIT_OK);
         }
-        for (size_t i = 0; argc > 2 && i < sizeof(commands) / sizeof(commands[0]); i++) {
-            if (strcmp(argv[2], commands[i].name) == 0) {
-                char *help_argv[] = {argv[2], help_option, NULL};
-
-                return check_stdout(commands[i].run(2, help_argv));
-            }
-        }
-        if (argc > 2) {
-            fprintf(stderr, "bmlp: unknown command '%s'\nTry 'bmlp --help'.\n", argv[2]);
-            return EXIT_USAGE;
-        }
-        fputs(usage, stdout);
-        return check_stdout(EXIT_OK);
+        return run_command(2, help_argv);
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("bmlp %s\n", BMLP_VERSION_STRING);
         return check_stdout(EXIT_OK);
     }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return check_stdout(commands[i].run(argc - 1, argv + 1));
-    }
-    fprintf(stderr, "bmlp: unknown command '%s'\nTry 'bmlp --help'.\n", argv[1]);
-    return EXIT_USAGE;
+    return run_command(argc - 1, argv + 1);
 }
