@@ -97,6 +97,9 @@ int cli_parse_format(const char *cmd, const char *text, bmlp_file_format_t *form
  * ".libsvm", csv otherwise (all compared without regard to case). */
 bmlp_file_format_t cli_format_from_path(const char *path);
 
+/* Returns the format that data's file is read in: --format when given, else by extension. */
+bmlp_file_format_t cli_data_format(const cli_data_options_t *data);
+
 /* Returns "csv", "libsvm" or "npy". */
 const char *cli_format_name(bmlp_file_format_t format);
 

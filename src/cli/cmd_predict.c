@@ -120,14 +120,12 @@ static int load_model_and_data(const char *cmd, const apply_args_t *a, bmlp_net_
         return cli_input_exit_status(st);
     }
     if (ds->n_features != bmlp_net_width(*net, 0)) {
-        fprintf(
-            stderr, "bmlp %s: %s has %zu feature%s but the model %s takes %zu%s\n", cmd,
-            a->data.source, ds->n_features, ds->n_features == 1 ? "" : "s", a->model,
-            bmlp_net_width(*net, 0),
-            (a->data.format >= 0 ? a->data.format : (int)cli_format_from_path(a->data.source)) ==
-                    BMLP_FORMAT_LIBSVM
-                ? " (for a LIBSVM file, --features sets the count)"
-                : "");
+        fprintf(stderr, "bmlp %s: %s has %zu feature%s but the model %s takes %zu%s\n", cmd,
+                a->data.source, ds->n_features, ds->n_features == 1 ? "" : "s", a->model,
+                bmlp_net_width(*net, 0),
+                cli_data_format(&a->data) == BMLP_FORMAT_LIBSVM
+                    ? " (for a LIBSVM file, --features sets the count)"
+                    : "");
         bmlp_dataset_free(ds);
         bmlp_net_free(*net);
         return EXIT_USAGE;
@@ -198,7 +196,7 @@ static int report_nan_sample(const char *cmd, const bmlp_net_t *net, const bmlp_
     return EXIT_FAILURE_OTHER;
 }
 
-/* Checks that no probability is NaN; returns the exit status. */
+/* Checks that no probability is NaN and returns the exit status. */
 static int check_predictions(const char *cmd, const bmlp_net_t *net, const bmlp_dataset_t *ds,
                              const char *source, const float *prob)
 {
@@ -244,13 +242,13 @@ int cmd_predict(int argc, char **argv)
     return rc;
 }
 
-/* Finds and reports the first sample with a NaN probability behind the NaN loss of eval;
+/* Finds and reports the first sample with a NaN probability behind the NaN loss of eval, and
  * returns the exit status. */
 static int nan_loss_cause(const bmlp_net_t *net, const bmlp_dataset_t *ds, const char *source)
 {
     bmlp_error_t err;
     float *prob = malloc((ds->n_samples + 1) * sizeof(float));
-    int rc = -1; /* no sample found, or none could be searched: the generic message follows */
+    int rc = -1; /* stays -1 when the search cannot run */
 
     if (prob != NULL && bmlp_predict(net, ds->x, ds->n_samples, prob, &err) == BMLP_OK)
         rc = check_predictions("eval", net, ds, source, prob);

@@ -50,6 +50,12 @@ bmlp_file_format_t cli_format_from_path(const char *path)
     return BMLP_FORMAT_CSV;
 }
 
+bmlp_file_format_t cli_data_format(const cli_data_options_t *data)
+{
+    return data->format >= 0 ? (bmlp_file_format_t)data->format
+                             : cli_format_from_path(data->source);
+}
+
 /* Fills err with an invalid-argument message and returns BMLP_ERR_INVALID_ARGUMENT. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
@@ -101,8 +107,7 @@ static bmlp_status_t check_format_options(const cli_data_options_t *data, bmlp_f
 bmlp_status_t cli_open_file_source(const cli_data_options_t *data, bmlp_source_t **src,
                                    bmlp_dataset_t *ds, bmlp_error_t *err)
 {
-    bmlp_file_format_t format = data->format >= 0 ? (bmlp_file_format_t)data->format
-                                                  : cli_format_from_path(data->source);
+    bmlp_file_format_t format = cli_data_format(data);
     bmlp_status_t st;
 
     *src = NULL;
@@ -121,8 +126,7 @@ bmlp_status_t cli_open_file_source(const cli_data_options_t *data, bmlp_source_t
 
 bmlp_status_t cli_load_file(const cli_data_options_t *data, bmlp_dataset_t *ds, bmlp_error_t *err)
 {
-    bmlp_file_format_t format = data->format >= 0 ? (bmlp_file_format_t)data->format
-                                                  : cli_format_from_path(data->source);
+    bmlp_file_format_t format = cli_data_format(data);
     bmlp_libsvm_options_t libsvm = data->libsvm;
     bmlp_status_t st = check_format_options(data, format, err);
 
