@@ -498,6 +498,16 @@ static void write_temp(char *path, size_t size, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
+/* Writes text to a temporary file, which loading must fail as c describes, and removes it. */
+static void assert_text_fails(const char *text, const bad_case_t *c, const bmlp_csv_options_t *opt)
+{
+    char path[64];
+
+    write_temp(path, sizeof(path), text);
+    assert_file_fails(path, c, opt);
+    unlink(path);
+}
+
 /* Loads text and BOM followed by text, both of which must parse, and asserts that the two
  * datasets are bit for bit the same and that the first contains basic_x and basic_y. */
 static void assert_bom_matches_plain(const char *text, const bmlp_csv_options_t *opt)
@@ -567,14 +577,10 @@ static void csv_bom_error_position(void **state)
         {BOM "\n1,2,0\n", {"blank line", BMLP_ERR_PARSE, 1, 0, "", "blank line followed"}},
     };
     bmlp_csv_options_t opt = default_options();
-    char path[64];
 
     (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        write_temp(path, sizeof(path), cases[i].text);
-        assert_file_fails(path, &cases[i].c, &opt);
-        unlink(path);
-    }
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_text_fails(cases[i].text, &cases[i].c, &opt);
 }
 
 /* A file of only a byte order mark fails like an empty file, with or without a header. */
@@ -607,14 +613,10 @@ static void csv_bom_not_at_start(void **state)
         {"1,2," BOM "0\n", {"before label", BMLP_ERR_PARSE, 1, 3, ESCAPED_BOM "0", "invalid number"}},
     };
     bmlp_csv_options_t opt = default_options();
-    char path[64];
 
     (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        write_temp(path, sizeof(path), cases[i].text);
-        assert_file_fails(path, &cases[i].c, &opt);
-        unlink(path);
-    }
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_text_fails(cases[i].text, &cases[i].c, &opt);
 }
 
 /* Writes rows of "i,-i/4,i%2" (enough to grow the arrays several times) and checks every value,
