@@ -78,9 +78,9 @@ static inline float vsum(vec_t v)
     return _mm_cvtss_f32(s);
 }
 
-/* out[u] = vsum(v[u]) for the 8 vectors v[], bit for bit: the same pairs are added at each
- * level (lane i with i + 4, then i + 2 and i + 1), but three levels of shuffles and adds serve
- * all 8 sums. Each level packs the halves that it adds of two vectors into one. */
+/* Stores vsum(v[u]) in out[u] for the 8 vectors v[], bit for bit. Each level adds the pairs
+ * that vsum adds (lane i with i + 4, then i + 2 and i + 1), but three levels of shuffles and
+ * adds serve all 8 sums, because each packs the halves it adds of two vectors into one. */
 static inline void vsum_lanes(const vec_t v[8], float out[8])
 {
     vec_t p[4], q[2], t;

@@ -73,9 +73,9 @@ static inline float vsum(vec_t v)
     return _mm512_reduce_add_ps(v);
 }
 
-/* out[u] = vsum(v[u]) for the 16 vectors v[], bit for bit: the same pairs are added at each
- * level (lane i with i + 8, then i + 4, i + 2 and i + 1), but four levels of shuffles and adds
- * serve all 16 sums. Each level packs the halves that it adds of two vectors into one. */
+/* Stores vsum(v[u]) in out[u] for the 16 vectors v[], bit for bit. Each level adds the pairs
+ * that vsum adds (lane i with i + 8, then i + 4, i + 2 and i + 1), but four levels of shuffles
+ * and adds serve all 16 sums, because each packs the halves it adds of two vectors into one. */
 static inline void vsum_lanes(const vec_t v[16], float out[16])
 {
     vec_t p[8], q[4], r[2], t;

@@ -17,7 +17,7 @@
  *   vlog(v)                log from SLEEF, 3.5 ULP, at a third of log1p's cost
  *   vkeep_n(v, n)          v with the lanes from n on set to zero
  *   vsum(v), vsum_double(v)       horizontal sum of the lanes, in float or in double
- *   vsum_lanes(v, out)     out[u] = vsum(v[u]) for VL vectors v[], bit for bit
+ *   vsum_lanes(v, out)     vsum(v[u]) stored in out[u] for the VL vectors v[], bit for bit
  *   vselect_label(y, a, b, c)     a where y == 0, b where y == 1, c elsewhere
  *   vselect_sign(z, a, b)  a where the sign bit of z is clear, b where it is set
  *   vcount_hits(p, y, n)   lanes below n where (p >= 0.5) == (y == 1)

@@ -96,7 +96,7 @@ static void train_prints_config_epochs_and_accuracy(void **state)
     /* 32 training samples: the batch that runs is the whole set, on one thread. */
     assert_int_equal(cli_run("train --samples 40 --batch 100000 --threads 4 --epochs 1"), 0);
     cli_expect_output("batch: 32 (the whole training set; 100000 requested)");
-    /* A build without OpenMP says so instead. */
+    /* A build without OpenMP prints that instead. */
     assert_true(strstr(cli_output, "threads: 1 (of 4; a batch of 32 samples keeps no more busy)") !=
                     NULL ||
                 strstr(cli_output, "threads: 1 (built without OpenMP)") != NULL);

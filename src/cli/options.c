@@ -32,8 +32,8 @@ int cli_option_error(const char *cmd, int opt, char **argv)
     return cli_usage_error(cmd, "unknown option '%s'", text);
 }
 
-/* Parses text as a decimal integer of 64 bits: returns 0 with *out set, 1 when it is a number
- * too large for 64 bits, -1 when it is not a non-negative integer. */
+/* Parses text as a decimal integer of 64 bits into *out. Returns 0, or 1 for a number too large
+ * for 64 bits, or -1 for text that is not a non-negative integer. */
 static int parse_u64(const char *text, uint64_t *out)
 {
     char *end;
