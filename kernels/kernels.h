@@ -135,14 +135,15 @@ typedef struct bmlp_kernels {
      * standardized as in gather_tile, and label y[r * y_stride]. With rows, each vector of
      * samples prefetches the rows min(n, BMLP_SMALL_PREFETCH_AHEAD) positions further on, which
      * run into next_rows[0 .. next_n), the rows of the chunk that comes next (NULL and 0 for
-     * none). The caller prefetches the first rows of a chunk that no other chunk preceded. Writes the
-     * gradient summed over the samples to grads (num_params floats), returns the summed loss
-     * and sets *correct as output_loss_grad does. The output probability is (z >= 0 ? 1 : e) / (1 + e) with
-     * e = exp(-|z|), the exp that the loss needs as well. The loss takes log(1 + e) for
-     * log1p(e), and each lane multiplies its 1 + e together and takes one log of the product
-     * per BMLP_SMALL_LOSS_FLUSH vectors (at most 1.2e-7 off per sample). Each lane sums its
-     * own samples in order, and the lanes are added at the end. NULL in the scalar table;
-     * bmlp_small_step_reference is its twin.
+     * none). A network of at most 4 inputs and 4 hidden units prefetches the rows of its next
+     * tile of BMLP_SMALL_LOSS_FLUSH vectors instead. The caller prefetches the first rows of a
+     * chunk that no other chunk preceded. Writes the gradient summed over the samples to grads
+     * (num_params floats), returns the summed loss and sets *correct as output_loss_grad does.
+     * The output probability is (z >= 0 ? 1 : e) / (1 + e) with e = exp(-|z|), the exp that the
+     * loss needs as well. The loss takes log(1 + e) for log1p(e), and each lane multiplies its
+     * 1 + e together and takes one log of the product per BMLP_SMALL_LOSS_FLUSH vectors (at most
+     * 1.2e-7 off per sample). Each lane sums its own samples in order, and the lanes are added
+     * at the end. NULL in the scalar table; bmlp_small_step_reference is its twin.
      */
     double (*small_step)(const bmlp_small_net_t *net, size_t n, const float *restrict x,
                          size_t x_stride, const float *restrict y, size_t y_stride,
