@@ -1082,7 +1082,9 @@ ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t d, size_t tile
         vload_columns4(x, off, d + (label_in_row ? 1 : 0), col);
         for (size_t j = 0; j < d; j++)
             in[j * tile + t] = col[j];
-        if (label_in_row) {
+        /* With the label in the row, d is below 4 here. Testing it lets the compiler see that
+         * col[d] lies inside col. */
+        if (label_in_row && d < 4) {
             *yv = col[d];
             label_loaded = 1;
         }
@@ -1167,7 +1169,11 @@ static __attribute__((noinline)) void sigmoid_vectors(vec_t *v, size_t count)
  * the hidden sums, their sigmoids, the output's sum and exp, and then the loss and every
  * gradient. Only the second and third passes call SLEEF, which clobbers every vector register,
  * and no gradient sum is live across those calls. Each lane takes the operations of small_step
- * in the same order, so the results agree bit for bit.
+ * in the same order, so the results agree bit for bit. The last tile skips its vectors past
+ * the samples, whose zero gradients small_step adds: while the parameters are finite, that
+ * leaves the same bits. At batch 32 (two vectors of a tile of 16 with AVX-512), S trained 2.8
+ * times as fast as with the whole tile. At batch 256, three runs measured 0.94 to 1.00 times
+ * the speed, about 3 instructions more per sample (callgrind, AVX2).
  *
  * Shuffled rows are requested one tile ahead, half a vector's rows in each step of the
  * hidden-sum pass and half in each step of the loss pass, so that their cache misses overlap
@@ -1209,24 +1215,24 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
         /* The first position of the rows that this tile prefetches: the next tile's, or after
          * the last tile the next chunk's. */
         size_t next_start = n - g0 < TINY_T * VL ? n : g0 + TINY_T * VL;
+        /* Vectors of the tile that hold samples: fewer than TINY_T only in the last tile. */
+        size_t tile_vectors = (next_start - g0 + VL - 1) / VL;
 
-        /* Vectors wholly past the last sample repeat its first sample with a zero gradient. */
-        for (size_t t = 0; t < TINY_T; t++) {
-            size_t s0 = g0, ns = 1;
+        if (tile_vectors > TINY_T)
+            tile_vectors = TINY_T;
+        for (size_t t = 0; t < tile_vectors; t++) {
+            size_t s0 = g0 + t * VL;
+            size_t ns = n - s0 < VL ? n - s0 : VL;
 
-            if (g0 + t * VL < n) {
-                s0 = g0 + t * VL;
-                ns = n - s0 < VL ? n - s0 : VL;
-            }
             small_load(net, d, TINY_T, s0, ns, rows, x, x_stride, y, y_stride, strided,
                        label_in_row, xstep, ystep, in, t, &yv[t]);
         }
 
         /* Hidden sums b + W x, the products added in input order, then their sigmoids. */
-        for (size_t t = 0; t < TINY_T; t++) {
+        for (size_t t = 0; t < tile_vectors; t++) {
             if (rows != NULL)
-                small_prefetch(next_start + t * VL, VL / 2, n, rows, next_rows, next_n, x,
-                                     x_stride, row_floats, y, y_stride, label_in_row);
+                small_prefetch(next_start + t * VL, VL / 2, n, rows, next_rows, next_n, x, x_stride,
+                               row_floats, y, y_stride, label_in_row);
             for (size_t i = 0; i < h; i++) {
                 vec_t sum = vset1(b1[i]);
 
@@ -1235,11 +1241,16 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
                 hid[i * TINY_T + t] = sum;
             }
         }
-        sigmoid_vectors(hid, h * TINY_T);
+        if (tile_vectors == TINY_T) {
+            sigmoid_vectors(hid, h * TINY_T);
+        } else {
+            for (size_t i = 0; i < h; i++)
+                sigmoid_vectors(hid + i * TINY_T, tile_vectors);
+        }
 
         /* The output's logit, and the exp that serves its probability and its loss. In stored
          * order, the rows of the next tile are requested meanwhile. */
-        for (size_t t = 0; t < TINY_T; t++) {
+        for (size_t t = 0; t < tile_vectors; t++) {
             vec_t sum = vset1(b2[0]);
 
             if (rows == NULL)
@@ -1251,19 +1262,17 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
         }
 
         /* The loss as in small_step, then the gradients of both layers, vector by vector. */
-        for (size_t t = 0; t < TINY_T; t++) {
-            size_t live = 0;
+        for (size_t t = 0; t < tile_vectors; t++) {
+            size_t live = n - g0 - t * VL < VL ? n - g0 - t * VL : VL;
             vec_t et = e[t];
 
             if (rows != NULL)
-                small_prefetch(next_start + t * VL + VL / 2, VL / 2, n, rows, next_rows, next_n,
-                                     x, x_stride, row_floats, y, y_stride, label_in_row);
+                small_prefetch(next_start + t * VL + VL / 2, VL / 2, n, rows, next_rows, next_n, x,
+                               x_stride, row_floats, y, y_stride, label_in_row);
             vec_t p = vdiv(vselect_sign(z[t], one, et), vadd(one, et));
             vec_t dz = vsub(p, yv[t]);
             vec_t lz = vloss_linear(z[t], yv[t]);
 
-            if (g0 + t * VL < n)
-                live = n - g0 - t * VL < VL ? n - g0 - t * VL : VL;
             if (live < VL) {
                 dz = vkeep_n(dz, live);
                 lz = vkeep_n(lz, live);
@@ -1271,7 +1280,7 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
             }
             loss_lanes = vadd(loss_lanes, lz);
             log_product = vmul(log_product, vadd(one, et));
-            hits += live > 0 ? vcount_hits(p, yv[t], live) : 0;
+            hits += vcount_hits(p, yv[t], live);
 
             gb2 = vadd(gb2, dz);
             for (size_t i = 0; i < h; i++)
