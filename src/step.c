@@ -35,12 +35,13 @@
 #define MIN_CHUNK_WORK 16384.0
 
 /*
- * Work below which another thread does not pay for itself: one chunk's least work. On the
- * 2-core VM a second thread paid off on every batch of two such chunks measured. 2-2-1 at batch
- * 1024 ran 1.6 times as fast shuffled and 1.1 times in stored order, and 8-8-1 at batch 128 ran
- * 1.2 and 1.15 times as fast. Four times this value left those batches on one thread.
+ * Work below which another thread does not pay for itself: one and a half chunks' least work.
+ * On the 2-core Ice Lake VM, 2-2-1 at batch 1024 (2.2 times this work) ran 1.6 times as fast
+ * on two threads shuffled and 1.1 times in stored order. 8-8-1 at batch 128 (1.4 times) ran
+ * 1.1 to 1.6 times as fast shuffled but 0.95 to 0.97 times in stored order, once small_step
+ * took groups of 4 vectors for its chunks of 64, so it stays on one thread.
  */
-#define MIN_WORK_PER_THREAD MIN_CHUNK_WORK
+#define MIN_WORK_PER_THREAD (1.5 * MIN_CHUNK_WORK)
 
 /* Estimated work of one sample's step, in multiply-add equivalents (see MIN_CHUNK_WORK). */
 static double sample_work(const bmlp_net_t *net)
