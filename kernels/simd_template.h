@@ -1343,9 +1343,8 @@ static double tiny_step_any(size_t d, size_t h, const bmlp_small_net_t *net, siz
 ALWAYS_INLINE double small_step_width(size_t group, const bmlp_small_net_t *net, size_t n,
                                       const float *restrict x, size_t x_stride,
                                       const float *restrict y, size_t y_stride,
-                                      const size_t *restrict rows,
-                                      const size_t *restrict next_rows, size_t next_n,
-                                      float *restrict grads, size_t *correct)
+                                      const size_t *restrict rows, const size_t *restrict next_rows,
+                                      size_t next_n, float *restrict grads, size_t *correct)
 {
     /* Unit u of vector t of the group is at [u * group + t]. */
     vec_t acc[BMLP_SMALL_MAX_PARAMS];
@@ -1389,8 +1388,8 @@ ALWAYS_INLINE double small_step_width(size_t group, const bmlp_small_net_t *net,
             if (rows != NULL)
                 small_prefetch(g0 + t * VL + ahead, VL, n, rows, next_rows, next_n, x, x_stride,
                                row_floats, y, y_stride, label_in_row);
-            small_load(net, net->widths[0], group, s0, ns, rows, x, x_stride, y, y_stride,
-                       strided, label_in_row, xstep, ystep, act, t, &yv[t]);
+            small_load(net, net->widths[0], group, s0, ns, rows, x, x_stride, y, y_stride, strided,
+                       label_in_row, xstep, ystep, act, t, &yv[t]);
         }
 
         /* Forward: z = b + W a with the products added in input order, then the sigmoid. */
@@ -1511,11 +1510,11 @@ static double KNAME(small_step)(const bmlp_small_net_t *net, size_t n, const flo
         return tiny_step_any(net->widths[0], net->widths[1], net, n, x, x_stride, y, y_stride, rows,
                              next_rows, next_n, grads, correct);
     if (vectors <= 2)
-        return small_step_width(2, net, n, x, x_stride, y, y_stride, rows, next_rows, next_n,
-                                grads, correct);
+        return small_step_width(2, net, n, x, x_stride, y, y_stride, rows, next_rows, next_n, grads,
+                                correct);
     if (vectors <= 4)
-        return small_step_width(4, net, n, x, x_stride, y, y_stride, rows, next_rows, next_n,
-                                grads, correct);
+        return small_step_width(4, net, n, x, x_stride, y, y_stride, rows, next_rows, next_n, grads,
+                                correct);
     return small_step_width(SMALL_T, net, n, x, x_stride, y, y_stride, rows, next_rows, next_n,
                             grads, correct);
 }
