@@ -136,9 +136,9 @@ typedef struct bmlp_kernels {
      * samples prefetches the rows min(n, BMLP_SMALL_PREFETCH_AHEAD) positions further on, which
      * run into next_rows[0 .. next_n), the rows of the chunk that comes next (NULL and 0 for
      * none). A network of one hidden layer of at most 4 units on at most 4 inputs prefetches
-     * the rows of its next tile of BMLP_SMALL_LOSS_FLUSH vectors instead (after its last tile,
-     * as many of the next chunk's rows as that tile holds). The caller prefetches the first rows of a
-     * chunk that no other chunk preceded. Writes the gradient summed over the samples to grads
+     * the rows of its next tile of BMLP_SMALL_LOSS_FLUSH vectors instead. After its last tile,
+     * it prefetches as many of the next chunk's rows as that tile contains. The caller
+     * prefetches the first rows of a chunk that no other chunk preceded. Writes the gradient summed over the samples to grads
      * (num_params floats), returns the summed loss and sets *correct as output_loss_grad does.
      * The output probability is (z >= 0 ? 1 : e) / (1 + e) with e = exp(-|z|), the exp that the
      * loss needs as well. The loss takes log(1 + e) for log1p(e), and each lane multiplies its

@@ -1082,8 +1082,8 @@ ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t d, size_t tile
         vload_columns4(x, off, d + (label_in_row ? 1 : 0), col);
         for (size_t j = 0; j < d; j++)
             in[j * tile + t] = col[j];
-        /* With the label in the row, d is below 4 here. Testing it lets the compiler see that
-         * col[d] lies inside col. */
+        /* With the label in the row, d is below 4 here. The test lets the compiler see that
+         * col[d] is inside col. */
         if (label_in_row && d < 4) {
             *yv = col[d];
             label_loaded = 1;
@@ -1169,19 +1169,19 @@ static __attribute__((noinline)) void sigmoid_vectors(vec_t *v, size_t count)
  * the hidden sums, their sigmoids, the output's sum and exp, and then the loss and every
  * gradient. Only the second and third passes call SLEEF, which clobbers every vector register,
  * and no gradient sum is live across those calls. Each lane takes the operations of small_step
- * in the same order, so the results agree bit for bit. The last tile skips its vectors past
- * the samples, whose zero gradients small_step adds: while the parameters are finite, that
- * leaves the same bits. At batch 32 (two vectors of a tile of 16 with AVX-512), S trained 2.8
+ * in the same order, so the results agree bit for bit. The last tile skips the vectors past the
+ * last sample. small_step adds zero gradients for them, which leaves the same bits while the
+ * parameters are finite. At batch 32 (2 vectors of a tile of 16 with AVX-512), S trained 2.8
  * times as fast as with the whole tile. At batch 256, three runs measured 0.94 to 1.00 times
- * the speed, about 3 instructions more per sample (callgrind, AVX2).
+ * the speed, with about 3 more instructions per sample (callgrind, AVX2).
  *
- * Shuffled rows are requested one tile ahead, half a vector's rows in each step of the
+ * Shuffled rows are prefetched one tile ahead, half a vector's rows in each step of the
  * hidden-sum pass and half in each step of the loss pass, so that their cache misses overlap
- * the arithmetic. A last tile of fewer vectors requests only as many of the next chunk's rows
- * as it holds. Requested one vector ahead in the load pass, as small_step does, the loads
- * waited on memory with nothing else to run. S shuffled was then 16% slower with AVX-512 and
- * 15% with AVX2 (one thread, alternating runs on an Ice Lake core). All of a vector's rows in
- * one of the two passes ran 5% and 17% slower than the split.
+ * the arithmetic. A last tile of fewer vectors prefetches only as many of the next chunk's rows
+ * as it contains. Prefetched one vector ahead in the load pass, as small_step does, the loads
+ * waited on memory with nothing else to run, and S shuffled was 16% slower with AVX-512 and 15%
+ * with AVX2 (one thread, alternating runs on an Ice Lake core). All of a vector's rows in one
+ * of the two passes ran 5% and 17% slower than the split.
  */
 ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, size_t n,
                                const float *restrict x, size_t x_stride, const float *restrict y,
@@ -1214,12 +1214,12 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
     }
     for (size_t g0 = 0; g0 < n; g0 += TINY_T * VL) {
         /* NOTE: a short last tile before a longer first tile (batch 300 or 600) leaves part of
-         * that tile unprefetched. Whole-tile requests in larger shares measured +14% at batch
-         * 300 but -3% at 600 and -1.5% at 256. */
-        /* The first position of the rows that this tile prefetches: the next tile's, or after
-         * the last tile the next chunk's. */
+         * that tile without a prefetch. Prefetching a whole tile in larger shares measured +14%
+         * at batch 300 but -3% at 600 and -1.5% at 256. */
+        /* First position of the rows that this tile prefetches: the next tile, or the next
+         * chunk after the last tile. */
         size_t next_start = n - g0 < TINY_T * VL ? n : g0 + TINY_T * VL;
-        /* Vectors of the tile that hold samples: fewer than TINY_T only in the last tile. */
+        /* Vectors of the tile that contain samples, fewer than TINY_T only in the last tile. */
         size_t tile_vectors = (next_start - g0 + VL - 1) / VL;
 
         for (size_t t = 0; t < tile_vectors; t++) {
@@ -1493,10 +1493,10 @@ ALWAYS_INLINE double small_step_width(size_t group, const bmlp_small_net_t *net,
 }
 
 /*
- * small_step's networks above tiny_step's take groups of SMALL_T vectors, or of 2 or 4 when the
- * chunk has no more vectors. Group widths that divide BMLP_SMALL_LOSS_FLUSH give the same
- * bits: each lane adds its samples in order, and the loss is flushed after the same vectors.
- * With AVX-512, a chunk of 64 samples (the chunk of 8-8-1 and 16-8-1 networks) filled half of a
+ * Networks too large for tiny_step take groups of SMALL_T vectors, or of 2 or 4 when the chunk
+ * has no more vectors. Every group width that divides BMLP_SMALL_LOSS_FLUSH gives the same
+ * bits, because each lane adds its samples in order and the loss is flushed after the same
+ * vectors. With AVX-512, a chunk of 64 samples (that of 8-8-1 and 16-8-1) filled half of a
  * group of 8, and a batch of 32 a quarter. Narrower groups made 8-8-1 train 1.57 times as fast
  * at batch 256 and 2.3 times at batch 32 (one thread, Ice Lake).
  */

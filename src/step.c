@@ -37,9 +37,10 @@
 /*
  * Work below which another thread does not pay for itself: one and a half chunks' least work.
  * On the 2-core Ice Lake VM, 2-2-1 at batch 1024 (2.2 times this work) ran 1.6 times as fast
- * on two threads shuffled and 1.1 times in stored order. 8-8-1 at batch 128 (1.4 times) ran
- * 1.1 to 1.6 times as fast shuffled but 0.95 to 0.97 times in stored order, once small_step
- * took groups of 4 vectors for its chunks of 64, so it stays on one thread.
+ * on two threads shuffled and 1.1 times in stored order. 8-8-1 at batch 128 (1.4 times this
+ * work) ran 1.1 to 1.6 times as fast shuffled but 0.95 to 0.97 times in stored order, so it
+ * stays on one thread. Before small_step took groups of 4 vectors, its chunks ran slower and a
+ * second thread paid off in both orders.
  */
 #define MIN_WORK_PER_THREAD (1.5 * MIN_CHUNK_WORK)
 
