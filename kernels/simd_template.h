@@ -1179,9 +1179,9 @@ static __attribute__((noinline)) void sigmoid_vectors(vec_t *v, size_t count)
  * hidden-sum pass and half in each step of the loss pass, so that their cache misses overlap
  * the arithmetic. A last tile of fewer vectors prefetches only as many of the next chunk's rows
  * as it contains. Prefetched one vector ahead in the load pass, as small_step does, the loads
- * waited on memory with nothing else to run, and S shuffled was 16% slower with AVX-512 and 15%
- * with AVX2 (one thread, alternating runs on an Ice Lake core). All of a vector's rows in one
- * of the two passes ran 5% and 17% slower than the split.
+ * waited on memory with nothing else to run. S shuffled was then 16% slower with AVX-512 and
+ * 15% with AVX2 (one thread, alternating runs on an Ice Lake core). All of a vector's rows in
+ * one of the two passes ran 5% and 17% slower than the split.
  */
 ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, size_t n,
                                const float *restrict x, size_t x_stride, const float *restrict y,
