@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bmlp/dataset.h"
+#include "test_util.h"
 
 #define CSV_DIR BMLP_TEST_DATA_DIR "/csv/"
 
@@ -535,10 +536,7 @@ static void assert_bom_matches_plain(const char *text, const bmlp_csv_options_t 
     unlink(plain_path);
     unlink(bom_path);
     assert_basic(&plain);
-    assert_int_equal(bom.n_samples, plain.n_samples);
-    assert_int_equal(bom.n_features, plain.n_features);
-    assert_memory_equal(bom.x, plain.x, plain.n_samples * plain.n_features * sizeof(float));
-    assert_memory_equal(bom.y, plain.y, plain.n_samples * sizeof(float));
+    assert_datasets_equal(&bom, &plain);
     bmlp_dataset_free(&plain);
     bmlp_dataset_free(&bom);
 }

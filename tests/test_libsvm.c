@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bmlp/dataset.h"
+#include "test_util.h"
 
 #define LIBSVM_DIR BMLP_TEST_DATA_DIR "/libsvm/"
 #define CSV_DIR BMLP_TEST_DATA_DIR "/csv/"
@@ -176,10 +177,7 @@ static void libsvm_matches_csv(void **state)
     bmlp_csv_options_default(&csv_opt);
     load_ok("basic.svm", &opt, &svm);
     assert_int_equal(bmlp_csv_load(CSV_DIR "basic_lf.csv", &csv_opt, &csv, &err), BMLP_OK);
-    assert_int_equal(svm.n_samples, csv.n_samples);
-    assert_int_equal(svm.n_features, csv.n_features);
-    assert_memory_equal(svm.x, csv.x, svm.n_samples * svm.n_features * sizeof(float));
-    assert_memory_equal(svm.y, csv.y, svm.n_samples * sizeof(float));
+    assert_datasets_equal(&svm, &csv);
     bmlp_dataset_free(&svm);
     bmlp_dataset_free(&csv);
 }
@@ -459,10 +457,7 @@ static void assert_bom_matches_plain(const char *text)
     unlink(plain_path);
     unlink(bom_path);
     assert_basic(&plain);
-    assert_int_equal(bom.n_samples, plain.n_samples);
-    assert_int_equal(bom.n_features, plain.n_features);
-    assert_memory_equal(bom.x, plain.x, plain.n_samples * plain.n_features * sizeof(float));
-    assert_memory_equal(bom.y, plain.y, plain.n_samples * sizeof(float));
+    assert_datasets_equal(&bom, &plain);
     bmlp_dataset_free(&plain);
     bmlp_dataset_free(&bom);
 }

@@ -26,4 +26,14 @@ static inline int check_array(const char *what, const float *got, const double *
     return 1;
 }
 
+/* Asserts that two datasets have the same shape and bitwise the same features and labels. A
+ * macro, so that cmocka reports the caller's line. */
+#define assert_datasets_equal(a, b)                                                                \
+    do {                                                                                           \
+        assert_int_equal((a)->n_samples, (b)->n_samples);                                          \
+        assert_int_equal((a)->n_features, (b)->n_features);                                        \
+        assert_memory_equal((a)->x, (b)->x, (a)->n_samples *(a)->n_features * sizeof(float));      \
+        assert_memory_equal((a)->y, (b)->y, (a)->n_samples * sizeof(float));                       \
+    } while (0)
+
 #endif /* BMLP_TEST_UTIL_H */
