@@ -19,16 +19,13 @@
 /*
  * Feistel rounds. Four rounds of truly random round functions already make a strong
  * pseudo-random permutation, but the round function here is a cheap hash. So the count comes
- * from a measurement, a chi-square test over the n x n table of (i, apply(i)) across 200000
- * seeds. With four rounds the table was uneven for n = 3, 5, 7, 10, 17 and 100. With six, only
- * the 2- and 4-bit domains (n < 16) stayed uneven, and six rounds cost 7.7 ns per element
- * against 4.5 for four (one core of the development machine, n = 2^20).
- * NOTE: for n < 16 the frequencies still deviate by about 2%, and eight rounds remove that at
- * 11.9 ns per element. That measurement was made with even bit counts. With odd bit counts
- * (an unbalanced network) and cycle walking, the same table is uneven for small domains: for
- * 3 bits (n = 5 to 7) the cells deviate by 3 to 5% (root mean square, 20000 seeds), and for
- * 5 bits (n = 20) by about 1% (200000 seeds). Domains of 7, 9 and 11 bits passed, and
- * test_permute checks them.
+ * from a chi-square test over the n x n table of (i, apply(i)) across many seeds. With four
+ * rounds the table was uneven for n = 3, 5, 7, 10, 17, 20 and 33. With six, it passes from
+ * n = 16 on, and the rounds take most of the time, so 6 cost about 1.5 times as much as 4.
+ * NOTE: small domains stay uneven. The statistic per degree of freedom is 14 for n = 3, 108
+ * for n = 5, 39 for n = 7, 5.7 for n = 10 (200000 seeds each) and 1.40 for n = 20 (100000
+ * seeds), where a uniform family stays below 8.8, 3.7, 2.6, 1.9 and 1.4. Domains of 7, 9 and
+ * 11 bits pass, and test_permute checks them.
  */
 #define BMLP_PERMUTATION_ROUNDS 6 /* even, so that an unbalanced network ends as it began */
 
@@ -50,17 +47,24 @@ typedef struct bmlp_permutation {
  * permutations. Permutations of different n from the same (seed, stream) share their keys. */
 void bmlp_permutation_init(bmlp_permutation_t *p, uint64_t n, uint64_t seed, uint32_t stream);
 
-/* Returns the round function of round r on the part x: the upper 32 bits of a
- * multiply-xorshift hash of x, the round key and the round number. Callers mask it to the
- * width of the part it changes. */
+/* Multipliers of the round function's 32-bit integer hash. */
+#define BMLP_PERMUTATION_MUL_1 UINT32_C(0x7FEB352D)
+#define BMLP_PERMUTATION_MUL_2 UINT32_C(0x846CA68B)
+
+/* Returns the round function of round r on the part x (at most 31 bits): a 32-bit hash of x
+ * xor the round key, two multiplies between xor-shifts. Callers mask it to the width of the
+ * part it changes. All of it is 32-bit arithmetic, so that vectors of 32-bit lanes compute it
+ * as cheaply as possible. */
 static inline uint64_t bmlp_permutation_round(const bmlp_permutation_t *p, unsigned r, uint64_t x)
 {
-    uint64_t v = ((uint64_t)(r + 1) << 32) | (uint32_t)(x ^ p->keys[r]);
+    uint32_t v = (uint32_t)x ^ p->keys[r];
 
-    v *= UINT64_C(0x9E3779B97F4A7C15);
-    v ^= v >> 32;
-    v *= UINT64_C(0xD6E8FEB86659FD93);
-    return v >> 32;
+    v ^= v >> 16;
+    v *= BMLP_PERMUTATION_MUL_1;
+    v ^= v >> 15;
+    v *= BMLP_PERMUTATION_MUL_2;
+    v ^= v >> 16;
+    return v;
 }
 
 /* The width mask of the part that round r changes: the high part in even rounds, the low part

@@ -309,8 +309,13 @@ static void check_array(const bmlp_permutation_t *p, size_t *x, size_t count, bm
  * above a power of two, where cycle walking takes several rounds. */
 static void array_matches_per_element(void **state)
 {
-    const uint64_t large[] = {1000, 3000, 65537, (1u << 20) + 1, (uint64_t)1 << 33,
-                              ((uint64_t)1 << 40) + 3, BMLP_PERMUTATION_MAX_N};
+    const uint64_t large[] = {1000,
+                              3000,
+                              65537,
+                              (1u << 20) + 1,
+                              (uint64_t)1 << 33,
+                              ((uint64_t)1 << 40) + 3,
+                              BMLP_PERMUTATION_MAX_N};
     const bmlp_isa_t isas[] = {BMLP_ISA_SCALAR, BMLP_ISA_AVX2, BMLP_ISA_AVX512};
     size_t x[301];
     bmlp_error_t err;
@@ -340,6 +345,36 @@ static void array_matches_per_element(void **state)
     }
 }
 
+/* Long arrays where about half of the elements walk on after their first pass, and some several
+ * times: the array function sets them aside and runs them through the network in batches. Every
+ * position of n = 4097 (2^13 / n is almost 2), and 10007 scattered positions of n = 600000. */
+static void array_walks_in_batches(void **state)
+{
+    const uint64_t sizes[] = {4097, 600000};
+    const size_t counts[] = {4097, 10007};
+    const bmlp_isa_t isas[] = {BMLP_ISA_SCALAR, BMLP_ISA_AVX2, BMLP_ISA_AVX512};
+    bmlp_error_t err;
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(isas) / sizeof(isas[0]); k++) {
+        bmlp_isa_t isa;
+
+        if (bmlp_isa_resolve(isas[k], &isa, &err) != BMLP_OK)
+            continue;
+        for (size_t j = 0; j < sizeof(sizes) / sizeof(sizes[0]); j++) {
+            size_t *x = malloc(counts[j] * sizeof(size_t));
+            bmlp_permutation_t p;
+
+            assert_non_null(x);
+            bmlp_permutation_init(&p, sizes[j], seeds[j % 2], 5);
+            for (size_t i = 0; i < counts[j]; i++)
+                x[i] = (size_t)((i * UINT64_C(0x9E3779B97F4A7C15)) % sizes[j]);
+            check_array(&p, x, counts[j], isa);
+            free(x);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +388,7 @@ int main(void)
         cmocka_unit_test(odd_bit_widths_near_uniform),
         cmocka_unit_test(large_permutation_scatters),
         cmocka_unit_test(array_matches_per_element),
+        cmocka_unit_test(array_walks_in_batches),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
