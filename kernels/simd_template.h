@@ -1195,7 +1195,7 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
     const float *W1 = net->params + net->w_offset[0], *b1 = net->params + net->b_offset[0];
     const float *W2 = net->params + net->w_offset[1], *b2 = net->params + net->b_offset[1];
     int strided = x_stride < GATHER_STRIDE_MAX && y_stride < GATHER_STRIDE_MAX;
-    int label_in_row = y_stride == x_stride && d + 1 == x_stride &&
+    int label_in_row = y_stride == x_stride && d + 1 <= x_stride &&
                        (uintptr_t)y - (uintptr_t)x == d * sizeof(float);
     size_t row_floats = d + (label_in_row ? 1 : 0);
     vindex_t xstep = vstride_index(strided ? x_stride : 0);
@@ -1357,8 +1357,9 @@ ALWAYS_INLINE double small_step_width(size_t group, const bmlp_small_net_t *net,
     size_t L = net->num_layers;
     const float *P = net->params;
     int strided = x_stride < GATHER_STRIDE_MAX && y_stride < GATHER_STRIDE_MAX;
-    /* The label follows the features in each row, as in an NPY file. */
-    int label_in_row = y_stride == x_stride && net->widths[0] + 1 == x_stride &&
+    /* The label follows the features in each row, as in an NPY file, perhaps with padding
+     * after it. */
+    int label_in_row = y_stride == x_stride && net->widths[0] + 1 <= x_stride &&
                        (uintptr_t)y - (uintptr_t)x == net->widths[0] * sizeof(float);
     size_t row_floats = net->widths[0] + (label_in_row ? 1 : 0);
     /* At most n, so that the prefetches of a short chunk reach every row of the next one. */

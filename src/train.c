@@ -289,6 +289,19 @@ static int labels_in_rows(const bmlp_source_t *src)
     return src->x_stride == d + 1 && src->y_stride == d + 1 && src->y == src->x + d;
 }
 
+/* Floats per row of copy_rows' table: the features and the label, padded to a power of two up
+ * to 16 floats, so that no row of up to 64 bytes spans two cache lines. */
+static size_t copy_stride(size_t d)
+{
+    size_t stride = d + 1;
+
+    if (stride > 16)
+        return stride;
+    while ((stride & (stride - 1)) != 0)
+        stride++;
+    return stride;
+}
+
 /*
  * Copies the rows of a source with a table for the run, each label after its features, where
  * memory allows. With a validation split and more than one epoch, the copy is in split order.
@@ -302,8 +315,9 @@ static void copy_rows(run_t *run)
 {
     const bmlp_source_t *src = run->src;
     size_t n = src->n_samples, d = src->n_features;
+    size_t stride = copy_stride(d);
     /* The source has rows in memory, so their copy's size does not overflow. */
-    size_t bytes = n * (d + 1) * sizeof(float);
+    size_t bytes = n * stride * sizeof(float);
     int by_split = run->order.use_split && run->opt->epochs > 1;
     int for_shuffle = run->opt->shuffle && src->x != NULL && !labels_in_rows(src);
     size_t idx[COPY_BLOCK];
@@ -322,19 +336,21 @@ static void copy_rows(run_t *run)
         if (by_split)
             bmlp_permutation_apply_array(&run->order.split, idx, count, isa);
         for (size_t s = 0; s < count; s++) {
-            float *row = run->run_table + (first + s) * (d + 1);
+            float *row = run->run_table + (first + s) * stride;
 
             memcpy(row, src->x + idx[s] * src->x_stride, d * sizeof(float));
             row[d] = src->y[idx[s] * src->y_stride];
+            for (size_t j = d + 1; j < stride; j++)
+                row[j] = 0.0f;
         }
     }
     /* A view of the table: the copy of src describes the same samples, and the table is freed
      * with the run, not with the view. */
     run->copy_src = *src;
     run->copy_src.x = run->run_table;
-    run->copy_src.x_stride = d + 1;
+    run->copy_src.x_stride = stride;
     run->copy_src.y = run->run_table + d;
-    run->copy_src.y_stride = d + 1;
+    run->copy_src.y_stride = stride;
     run->copy_src.table = NULL;
     run->src = &run->copy_src;
     if (by_split)

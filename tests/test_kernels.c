@@ -828,8 +828,15 @@ static void small_step_matches_reference(void **state)
         for (size_t sh = 0; sh < sizeof(small_layers) / sizeof(small_layers[0]); sh++) {
             small_fixture_t f;
             size_t d = small_shapes[sh][0];
-            /* Rows of d features and a label, or d features alone with labels apart. */
+            /* Rows of d features and a label, or d features alone with labels apart. The padded
+             * table has the rows of table, each padded to a power of two floats as training
+             * pads its copies, here with random floats where training writes zeros. */
+            size_t ps = 1;
+
+            while (ps < d + 1)
+                ps *= 2;
             float *table = alloc_offset(ROWS * (d + 1)), *labels = alloc_offset(ROWS);
+            float *padded = alloc_offset(ROWS * ps);
             float mean[8], std[8];
             size_t rows[ROWS];
 
@@ -837,6 +844,7 @@ static void small_step_matches_reference(void **state)
             for (size_t i = 0; i < ROWS; i++) {
                 labels[i] = (float)(uniform(0.0f, 1.0f) < 0.5f);
                 table[i * (d + 1) + d] = labels[i];
+                memcpy(padded + i * ps, table + i * (d + 1), (d + 1) * sizeof(float));
             }
             for (size_t j = 0; j < d; j++) {
                 mean[j] = uniform(-0.5f, 0.5f);
@@ -845,14 +853,22 @@ static void small_step_matches_reference(void **state)
             for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
                 size_t n = counts[c];
 
-                for (int layout = 0; layout < 6; layout++) {
+                for (int layout = 0; layout < 8; layout++) {
                     /* 0: rows in order, labels apart; 1: shuffled rows with their labels
                      * inline; 2: a run of consecutive rows from row 17; 3: as 1, standardized;
-                     * 4: rows in order with their labels inline; 5: as 4, standardized. */
+                     * 4: rows in order with their labels inline; 5: as 4, standardized; 6: as
+                     * 1 and 7: as 4, from the padded table. */
                     int inline_labels = layout == 1 || layout >= 3;
-                    size_t xs = inline_labels ? d + 1 : d, ys = inline_labels ? d + 1 : 1;
-                    const float *y = inline_labels ? table + d : labels;
-                    const size_t *r = layout == 0 || layout >= 4 ? NULL : rows;
+                    const float *x = layout >= 6 ? padded : table;
+                    size_t xs = inline_labels ? d + 1 : d;
+
+                    if (layout >= 6)
+                        xs = ps;
+                    size_t ys = inline_labels ? xs : 1;
+                    const float *y = inline_labels ? x + d : labels;
+                    const size_t *r = layout == 0 || layout == 4 || layout == 5 || layout == 7
+                                          ? NULL
+                                          : rows;
                     float gv[BMLP_SMALL_MAX_PARAMS], gs[BMLP_SMALL_MAX_PARAMS];
                     float mag[BMLP_SMALL_MAX_PARAMS];
                     double tol[BMLP_SMALL_MAX_PARAMS];
@@ -863,10 +879,10 @@ static void small_step_matches_reference(void **state)
                     f.small.mean = layout == 3 || layout == 5 ? mean : NULL;
                     f.small.std = layout == 3 || layout == 5 ? std : NULL;
                     /* The rows again as the next chunk's, for the prefetches. */
-                    double lv = tables[t]->small_step(&f.small, n, table, xs, y, ys, r, r,
+                    double lv = tables[t]->small_step(&f.small, n, x, xs, y, ys, r, r,
                                                       r != NULL ? n : 0, gv, &hits_v);
-                    double ls = bmlp_small_step_reference(tables[t]->lanes, &f.small, n, table, xs,
-                                                          y, ys, r, gs, &hits_s, mag);
+                    double ls = bmlp_small_step_reference(tables[t]->lanes, &f.small, n, x, xs, y,
+                                                          ys, r, gs, &hits_s, mag);
                     if (!(fabs(lv - ls) <= 64.0 * UNIT_ROUNDOFF * ls))
                         fail_msg("%s small_step, shape %zu, n %zu, layout %d: loss %.9g, "
                                  "reference %.9g",
@@ -882,6 +898,7 @@ static void small_step_matches_reference(void **state)
             }
             free_offset(table);
             free_offset(labels);
+            free_offset(padded);
             bmlp_net_free(f.net);
         }
     }
