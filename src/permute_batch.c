@@ -112,13 +112,22 @@ AVX512 static inline __mmask16 outside_512(const rounds_t *c, __m512i high, __m5
     return above | _mm512_mask_cmpge_epu32_mask(equal, low, _mm512_set1_epi32((int)c->n_low));
 }
 
-/* Splits the 16 elements at x (those of lanes) into their high and low parts. */
-AVX512 static inline void split_512(const bmlp_permutation_t *p, const size_t *x, __mmask16 lanes,
-                                    __m512i *high, __m512i *low)
+/* Splits the 16 elements at x (those of lanes) into their high and low parts, or the elements
+ * first to first + 15 when x is NULL. */
+AVX512 static inline void split_512(const bmlp_permutation_t *p, const size_t *x, size_t first,
+                                    __mmask16 lanes, __m512i *high, __m512i *low)
 {
     const __m512i low_mask = _mm512_set1_epi64((long long)p->low_mask);
-    __m512i a = _mm512_maskz_loadu_epi64((__mmask8)lanes, x);
-    __m512i b = _mm512_maskz_loadu_epi64((__mmask8)(lanes >> 8), x + 8);
+    __m512i a, b;
+
+    if (x != NULL) {
+        a = _mm512_maskz_loadu_epi64((__mmask8)lanes, x);
+        b = _mm512_maskz_loadu_epi64((__mmask8)(lanes >> 8), x + 8);
+    } else {
+        a = _mm512_add_epi64(_mm512_set1_epi64((long long)first),
+                             _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+        b = _mm512_add_epi64(a, _mm512_set1_epi64(8));
+    }
 
     *high = _mm512_inserti64x4(
         _mm512_castsi256_si512(_mm512_cvtepi64_epi32(_mm512_srli_epi64(a, p->low_bits))),
@@ -203,7 +212,10 @@ AVX512 static void walk_512(const bmlp_permutation_t *p, const rounds_t *c, walk
     }
 }
 
-AVX512 static void apply_avx512(const bmlp_permutation_t *p, size_t *x, size_t count)
+/* Stores in x[i] the element of in[i], or of position first + i when in is NULL, for i < count.
+ * in may equal x. */
+AVX512 static void apply_avx512(const bmlp_permutation_t *p, const size_t *in, size_t first,
+                                size_t *x, size_t count)
 {
     rounds_t c;
     walkers_t w;
@@ -215,7 +227,8 @@ AVX512 static void apply_avx512(const bmlp_permutation_t *p, size_t *x, size_t c
         __m512i high[CHAINS], low[CHAINS];
 
         for (unsigned k = 0; k < CHAINS; k++)
-            split_512(p, x + i + 16 * k, 0xFFFF, &high[k], &low[k]);
+            split_512(p, in != NULL ? in + i + 16 * k : NULL, first + i + 16 * k, 0xFFFF, &high[k],
+                      &low[k]);
         forward_512(&c, high, low, CHAINS);
         for (unsigned k = 0; k < CHAINS; k++) {
             join_512(p, high[k], low[k], x + i + 16 * k, 0xFFFF);
@@ -230,7 +243,7 @@ AVX512 static void apply_avx512(const bmlp_permutation_t *p, size_t *x, size_t c
         __mmask16 lanes = (__mmask16)((1u << m) - 1u);
         __m512i high, low;
 
-        split_512(p, x + i, lanes, &high, &low);
+        split_512(p, in != NULL ? in + i : NULL, first + i, lanes, &high, &low);
         forward_512(&c, &high, &low, 1);
         join_512(p, high, low, x + i, lanes);
         if (c.walks)
@@ -293,14 +306,21 @@ AVX2 static inline __m256i narrow_256(__m256i a, __m256i b)
 }
 
 /* split_512 for 8 elements. lanes has all ones in the 32-bit lanes to load. */
-AVX2 static inline void split_256(const bmlp_permutation_t *p, const size_t *x, __m256i lanes,
-                                  __m256i *high, __m256i *low)
+AVX2 static inline void split_256(const bmlp_permutation_t *p, const size_t *x, size_t first,
+                                  __m256i lanes, __m256i *high, __m256i *low)
 {
     const __m256i low_mask = _mm256_set1_epi64x((long long)p->low_mask);
-    __m256i a = _mm256_maskload_epi64((const long long *)x,
-                                      _mm256_cvtepi32_epi64(_mm256_castsi256_si128(lanes)));
-    __m256i b = _mm256_maskload_epi64((const long long *)(x + 4),
-                                      _mm256_cvtepi32_epi64(_mm256_extracti128_si256(lanes, 1)));
+    __m256i a, b;
+
+    if (x != NULL) {
+        a = _mm256_maskload_epi64((const long long *)x,
+                                  _mm256_cvtepi32_epi64(_mm256_castsi256_si128(lanes)));
+        b = _mm256_maskload_epi64((const long long *)(x + 4),
+                                  _mm256_cvtepi32_epi64(_mm256_extracti128_si256(lanes, 1)));
+    } else {
+        a = _mm256_add_epi64(_mm256_set1_epi64x((long long)first), _mm256_setr_epi64x(0, 1, 2, 3));
+        b = _mm256_add_epi64(a, _mm256_set1_epi64x(4));
+    }
 
     *high = narrow_256(_mm256_srli_epi64(a, (int)p->low_bits),
                        _mm256_srli_epi64(b, (int)p->low_bits));
@@ -368,7 +388,9 @@ AVX2 static void walk_256(const bmlp_permutation_t *p, const rounds_t *c, walker
     }
 }
 
-AVX2 static void apply_avx2(const bmlp_permutation_t *p, size_t *x, size_t count)
+/* apply_avx512 with AVX2. */
+AVX2 static void apply_avx2(const bmlp_permutation_t *p, const size_t *in, size_t first, size_t *x,
+                            size_t count)
 {
     const __m256i all = _mm256_set1_epi32(-1);
     rounds_t c;
@@ -381,7 +403,8 @@ AVX2 static void apply_avx2(const bmlp_permutation_t *p, size_t *x, size_t count
         __m256i high[CHAINS], low[CHAINS];
 
         for (unsigned k = 0; k < CHAINS; k++)
-            split_256(p, x + i + 8 * k, all, &high[k], &low[k]);
+            split_256(p, in != NULL ? in + i + 8 * k : NULL, first + i + 8 * k, all, &high[k],
+                      &low[k]);
         forward_256(&c, high, low, CHAINS);
         for (unsigned k = 0; k < CHAINS; k++) {
             join_256(p, high[k], low[k], x + i + 8 * k, all);
@@ -397,7 +420,7 @@ AVX2 static void apply_avx2(const bmlp_permutation_t *p, size_t *x, size_t count
                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
         __m256i high, low;
 
-        split_256(p, x + i, lanes, &high, &low);
+        split_256(p, in != NULL ? in + i : NULL, first + i, lanes, &high, &low);
         forward_256(&c, &high, &low, 1);
         join_256(p, high, low, x + i, lanes);
         if (c.walks)
@@ -413,13 +436,28 @@ void bmlp_permutation_apply_array(const bmlp_permutation_t *p, size_t *x, size_t
                                   bmlp_isa_t isa)
 {
     if (isa == BMLP_ISA_AVX512) {
-        apply_avx512(p, x, count);
+        apply_avx512(p, x, 0, x, count);
         return;
     }
     if (isa == BMLP_ISA_AVX2) {
-        apply_avx2(p, x, count);
+        apply_avx2(p, x, 0, x, count);
         return;
     }
     for (size_t i = 0; i < count; i++)
         x[i] = (size_t)bmlp_permutation_apply(p, x[i]);
+}
+
+void bmlp_permutation_apply_range(const bmlp_permutation_t *p, size_t first, size_t count,
+                                  size_t *x, bmlp_isa_t isa)
+{
+    if (isa == BMLP_ISA_AVX512) {
+        apply_avx512(p, NULL, first, x, count);
+        return;
+    }
+    if (isa == BMLP_ISA_AVX2) {
+        apply_avx2(p, NULL, first, x, count);
+        return;
+    }
+    for (size_t i = 0; i < count; i++)
+        x[i] = (size_t)bmlp_permutation_apply(p, first + i);
 }

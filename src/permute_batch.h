@@ -13,4 +13,10 @@
 void bmlp_permutation_apply_array(const bmlp_permutation_t *p, size_t *x, size_t count,
                                   bmlp_isa_t isa);
 
+/* Stores bmlp_permutation_apply(p, first + i) in x[i] for i < count, as
+ * bmlp_permutation_apply_array on the positions first to first + count - 1 would. first + count
+ * must not exceed p->n. */
+void bmlp_permutation_apply_range(const bmlp_permutation_t *p, size_t first, size_t count,
+                                  size_t *x, bmlp_isa_t isa);
+
 #endif /* BMLP_SRC_PERMUTE_BATCH_H */

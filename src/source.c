@@ -215,10 +215,14 @@ void bmlp_source_read(const bmlp_source_t *src, const size_t *idx, size_t n, flo
 void bmlp_order_train_array(const bmlp_order_t *o, size_t first, size_t count, bmlp_isa_t isa,
                             size_t *idx)
 {
-    for (size_t s = 0; s < count; s++)
-        idx[s] = first + s;
-    if (o->use_epoch)
-        bmlp_permutation_apply_array(&o->epoch, idx, count, isa);
-    if (o->use_split)
-        bmlp_permutation_apply_array(&o->split, idx, count, isa);
+    if (o->use_epoch) {
+        bmlp_permutation_apply_range(&o->epoch, first, count, idx, isa);
+        if (o->use_split)
+            bmlp_permutation_apply_array(&o->split, idx, count, isa);
+    } else if (o->use_split) {
+        bmlp_permutation_apply_range(&o->split, first, count, idx, isa);
+    } else {
+        for (size_t s = 0; s < count; s++)
+            idx[s] = first + s;
+    }
 }

@@ -278,7 +278,7 @@ static bmlp_status_t prepare_run(run_t *run, bmlp_error_t *err)
     return run->opt->standardize ? fit_standardization(run, err) : BMLP_OK;
 }
 
-/* Rows that copy_rows places per pass: one call of bmlp_permutation_apply_array in split order. */
+/* Rows that copy_rows places per pass: one call of bmlp_permutation_apply_range in split order. */
 #define COPY_BLOCK 256
 
 /* Nonzero when each label of src's table is the float after its row's features. */
@@ -331,10 +331,12 @@ static void copy_rows(run_t *run)
     for (size_t first = 0; first < n; first += COPY_BLOCK) {
         size_t count = n - first < COPY_BLOCK ? n - first : COPY_BLOCK;
 
-        for (size_t s = 0; s < count; s++)
-            idx[s] = first + s;
-        if (by_split)
-            bmlp_permutation_apply_array(&run->order.split, idx, count, isa);
+        if (by_split) {
+            bmlp_permutation_apply_range(&run->order.split, first, count, idx, isa);
+        } else {
+            for (size_t s = 0; s < count; s++)
+                idx[s] = first + s;
+        }
         for (size_t s = 0; s < count; s++) {
             float *row = run->run_table + (first + s) * stride;
 

@@ -375,6 +375,43 @@ static void array_walks_in_batches(void **state)
     }
 }
 
+/* The range function gives the per-element results of its positions, for every n to 300 from
+ * a third of n on, and for large n from a position near the end. */
+static void range_matches_per_element(void **state)
+{
+    const uint64_t large[] = {65537, (1u << 20) + 1, (uint64_t)1 << 33, BMLP_PERMUTATION_MAX_N};
+    const bmlp_isa_t isas[] = {BMLP_ISA_SCALAR, BMLP_ISA_AVX2, BMLP_ISA_AVX512};
+    size_t x[301];
+    bmlp_error_t err;
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(isas) / sizeof(isas[0]); k++) {
+        bmlp_isa_t isa;
+
+        if (bmlp_isa_resolve(isas[k], &isa, &err) != BMLP_OK)
+            continue;
+        for (uint64_t n = 1; n <= 300 + sizeof(large) / sizeof(large[0]); n++) {
+            uint64_t size = n <= 300 ? n : large[n - 301];
+            size_t count = size < 301 ? (size_t)(size - size / 3) : 301;
+            uint64_t first = size - count;
+            bmlp_permutation_t p;
+
+            bmlp_permutation_init(&p, size, seeds[n % 2], 3);
+            bmlp_permutation_apply_range(&p, (size_t)first, count, x, isa);
+            for (size_t i = 0; i < count; i++) {
+                size_t want = (size_t)bmlp_permutation_apply(&p, first + i);
+
+                if (x[i] != want) {
+                    fprintf(stderr, "%s, n %llu: position %llu maps to %zu, per element %zu\n",
+                            bmlp_isa_name(isa), (unsigned long long)size,
+                            (unsigned long long)(first + i), x[i], want);
+                    fail();
+                }
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +426,7 @@ int main(void)
         cmocka_unit_test(large_permutation_scatters),
         cmocka_unit_test(array_matches_per_element),
         cmocka_unit_test(array_walks_in_batches),
+        cmocka_unit_test(range_matches_per_element),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
