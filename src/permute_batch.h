@@ -8,8 +8,8 @@
 #include "permute.h"
 
 /* Replaces each x[i], i < count, by bmlp_permutation_apply(p, x[i]). Every x[i] must be below
- * p->n. With BMLP_ISA_AVX512 or BMLP_ISA_AVX2 (on a CPU that runs it), 8 or 4 elements go
- * through the network at a time, and the results are the same for every isa. */
+ * p->n. With BMLP_ISA_AVX512 or BMLP_ISA_AVX2 (on a CPU that runs it), vectors of 16 or 8
+ * elements go through the network, and the results are the same for every isa. */
 void bmlp_permutation_apply_array(const bmlp_permutation_t *p, size_t *x, size_t count,
                                   bmlp_isa_t isa);
 
