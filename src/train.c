@@ -1,5 +1,6 @@
 /* The training loop, prediction and evaluation. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,7 +310,8 @@ static size_t copy_stride(size_t d)
  * sample, so the run trains the same bits. It no longer evaluates the split permutation for
  * every sample of every epoch, and without a shuffle it reads consecutive rows. Otherwise a shuffled run whose
  * labels sit apart from the rows gets a copy in the same order, so that a shuffled sample costs
- * one cache miss and not two. Leaves the run as it was when it does not copy.
+ * one cache miss and not two, unless its rows fill whole cache lines. Leaves the run as it
+ * was when it does not copy.
  */
 static void copy_rows(run_t *run)
 {
@@ -319,7 +321,12 @@ static void copy_rows(run_t *run)
     /* The source has rows in memory, so their copy's size does not overflow. */
     size_t bytes = n * stride * sizeof(float);
     int by_split = run->order.use_split && run->opt->epochs > 1;
-    int for_shuffle = run->opt->shuffle && src->x != NULL && !labels_in_rows(src);
+    /* A row of a multiple of 16 floats in a table aligned to 64 bytes takes as many cache lines
+     * as with its label after it, so such a run reads its rows in place. Its epochs ran as fast
+     * as from a copy (M +0.5%, D +0.7%, 16-8-1 +3%), and it spares the copy's memory and time. */
+    int whole_lines = d % 16 == 0 && src->x != NULL && src->x_stride == d &&
+                      (uintptr_t)src->x % 64 == 0;
+    int for_shuffle = run->opt->shuffle && src->x != NULL && !labels_in_rows(src) && !whole_lines;
     size_t idx[COPY_BLOCK];
     bmlp_isa_t isa = run->stepper.ws[0]->isa;
 
