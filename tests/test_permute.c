@@ -284,6 +284,20 @@ static void large_permutation_scatters(void **state)
     assert_true(neighbors < 16);
 }
 
+/* Stores in isas the instruction sets that this CPU runs, scalar first, and returns their
+ * count. */
+static size_t supported_isas(bmlp_isa_t isas[3])
+{
+    const bmlp_isa_t all[] = {BMLP_ISA_SCALAR, BMLP_ISA_AVX2, BMLP_ISA_AVX512};
+    size_t count = 0;
+    bmlp_error_t err;
+
+    for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+        if (bmlp_isa_resolve(all[k], &isas[count], &err) == BMLP_OK)
+            count++;
+    return count;
+}
+
 /* Applies p to x[0 .. count) with the array function and compares each result with the
  * per-element one. Prints the first difference. */
 static void check_array(const bmlp_permutation_t *p, size_t *x, size_t count, bmlp_isa_t isa)
@@ -316,16 +330,14 @@ static void array_matches_per_element(void **state)
                               (uint64_t)1 << 33,
                               ((uint64_t)1 << 40) + 3,
                               BMLP_PERMUTATION_MAX_N};
-    const bmlp_isa_t isas[] = {BMLP_ISA_SCALAR, BMLP_ISA_AVX2, BMLP_ISA_AVX512};
+    bmlp_isa_t isas[3];
+    size_t isa_count = supported_isas(isas);
     size_t x[301];
-    bmlp_error_t err;
 
     (void)state;
-    for (size_t k = 0; k < sizeof(isas) / sizeof(isas[0]); k++) {
-        bmlp_isa_t isa;
+    for (size_t k = 0; k < isa_count; k++) {
+        bmlp_isa_t isa = isas[k];
 
-        if (bmlp_isa_resolve(isas[k], &isa, &err) != BMLP_OK)
-            continue;
         for (uint64_t n = 1; n <= 300; n++) {
             bmlp_permutation_t p;
 
@@ -352,15 +364,13 @@ static void array_walks_in_batches(void **state)
 {
     const uint64_t sizes[] = {4097, 600000};
     const size_t counts[] = {4097, 10007};
-    const bmlp_isa_t isas[] = {BMLP_ISA_SCALAR, BMLP_ISA_AVX2, BMLP_ISA_AVX512};
-    bmlp_error_t err;
+    bmlp_isa_t isas[3];
+    size_t isa_count = supported_isas(isas);
 
     (void)state;
-    for (size_t k = 0; k < sizeof(isas) / sizeof(isas[0]); k++) {
-        bmlp_isa_t isa;
+    for (size_t k = 0; k < isa_count; k++) {
+        bmlp_isa_t isa = isas[k];
 
-        if (bmlp_isa_resolve(isas[k], &isa, &err) != BMLP_OK)
-            continue;
         for (size_t j = 0; j < sizeof(sizes) / sizeof(sizes[0]); j++) {
             size_t *x = malloc(counts[j] * sizeof(size_t));
             bmlp_permutation_t p;
@@ -380,16 +390,14 @@ static void array_walks_in_batches(void **state)
 static void range_matches_per_element(void **state)
 {
     const uint64_t large[] = {65537, (1u << 20) + 1, (uint64_t)1 << 33, BMLP_PERMUTATION_MAX_N};
-    const bmlp_isa_t isas[] = {BMLP_ISA_SCALAR, BMLP_ISA_AVX2, BMLP_ISA_AVX512};
+    bmlp_isa_t isas[3];
+    size_t isa_count = supported_isas(isas);
     size_t x[301];
-    bmlp_error_t err;
 
     (void)state;
-    for (size_t k = 0; k < sizeof(isas) / sizeof(isas[0]); k++) {
-        bmlp_isa_t isa;
+    for (size_t k = 0; k < isa_count; k++) {
+        bmlp_isa_t isa = isas[k];
 
-        if (bmlp_isa_resolve(isas[k], &isa, &err) != BMLP_OK)
-            continue;
         for (uint64_t n = 1; n <= 300 + sizeof(large) / sizeof(large[0]); n++) {
             uint64_t size = n <= 300 ? n : large[n - 301];
             size_t count = size < 301 ? (size_t)(size - size / 3) : 301;
