@@ -3,6 +3,8 @@
 // Shapes (m outputs, k inputs), each on n = 32, 64 and 256 samples (the chunk sizes that
 // training uses at batch 256):
 //   256 x 256 (D's middle layer), 256 x 32 (M's hidden layer), 2 x 2 (S's hidden layer).
+// Also the shuffle's permutation, in time per element, over all positions of n = 2^20
+// (a power of two, where no element walks) and of n = 600000 (where 2^20 / n = 1.75).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -14,6 +16,7 @@
 // The internal headers are C without extern "C" guards.
 extern "C" {
 #include "dispatch.h"
+#include "permute_batch.h"
 }
 
 namespace {
@@ -140,12 +143,43 @@ void BM_SgdUpdate(benchmark::State &state)
     state.SetLabel(t->name);
 }
 
+void BM_Permutation(benchmark::State &state)
+{
+    const bmlp_kernels_t *t = table_for(int(state.range(0)));
+    const size_t n = size_t(state.range(1)), block = 256;
+    if (t == nullptr) {
+        state.SkipWithError("instruction set not available on this CPU");
+        return;
+    }
+    bmlp_permutation_t p;
+    bmlp_permutation_init(&p, n, 1, 1);
+    std::vector<size_t> x(block);
+    bmlp_isa_t isa = kIsas[state.range(0)];
+    // Blocks of 256 positions, as training takes them a chunk at a time.
+    for (auto _ : state) {
+        for (size_t first = 0; first < n; first += block) {
+            size_t count = n - first < block ? n - first : block;
+            bmlp_permutation_apply_range(&p, first, count, x.data(), isa);
+            benchmark::DoNotOptimize(x.data());
+        }
+    }
+    // Seconds per element, which the table prints with an SI prefix (n for nanoseconds).
+    state.counters["time_per_element"] = benchmark::Counter(double(state.iterations()) * double(n),
+                                                            benchmark::Counter::kIsRate |
+                                                                benchmark::Counter::kInvert);
+    state.SetLabel(t->name);
+}
+
 BENCHMARK(BM_Product)
     ->ArgNames({"isa", "shape", "kernel", "n"})
     ->ArgsProduct({{0, 1, 2}, {0, 1, 2}, {0, 1, 2}, {32, 64, 256}})
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Sigmoid)->ArgName("isa")->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SgdUpdate)->ArgName("isa")->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Permutation)
+    ->ArgNames({"isa", "n"})
+    ->ArgsProduct({{0, 1, 2}, {1 << 20, 600000}})
+    ->Unit(benchmark::kMillisecond);
 
 } // namespace
 
