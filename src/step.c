@@ -15,6 +15,9 @@
 #include "net_internal.h"
 #include "step.h"
 
+/* Training positions whose samples a team of one works out in one call. */
+#define ORDER_WINDOW 4096
+
 /* Minimum samples per chunk, and maximum chunks per batch. Each chunk writes and later sums a
  * whole gradient slot, and the products run at their best from about 64 samples on. At batch
  * 256, chunks of 64 made M (32-256-1) about 10% faster than chunks of 32 on one thread, and
@@ -182,8 +185,11 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
         st->next_idx[t] = malloc(st->chunk * sizeof(size_t));
         st->rows_x[t] = malloc(st->chunk * net->widths[0] * sizeof(float));
         st->rows_y[t] = malloc(st->chunk * sizeof(float));
-        if (status == BMLP_OK && (st->idx[t] == NULL || st->next_idx[t] == NULL ||
-                                  st->rows_x[t] == NULL || st->rows_y[t] == NULL))
+        if (t == 0)
+            st->window = malloc(ORDER_WINDOW * sizeof(size_t));
+        if (status == BMLP_OK &&
+            (st->idx[t] == NULL || st->next_idx[t] == NULL || st->rows_x[t] == NULL ||
+             st->rows_y[t] == NULL || st->window == NULL))
             status = bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
                                "cannot allocate the buffers of thread %zu", t);
     }
@@ -207,6 +213,7 @@ void bmlp_stepper_free(bmlp_stepper_t *st)
         free(st->rows_x[t]);
         free(st->rows_y[t]);
     }
+    free(st->window);
     memset(st, 0, sizeof(*st));
 }
 
@@ -329,9 +336,38 @@ static void end_phase(bmlp_stepper_t *st, int t, bmlp_phase_t phase, double *mar
     *mark = now;
 }
 
+/*
+ * Writes the samples of training positions first .. first + count - 1 into idx. A team of one
+ * (solo set) runs the positions of an epoch in turn, so it computes them ORDER_WINDOW at a time
+ * and copies each chunk's out. The elements of a permutation that walk again run a vector or
+ * two at a time at the end of each call, so longer calls spread that wait over more elements:
+ * for n = 600000, 2-2-1 shuffled trained 18% faster with AVX-512 and 11% with AVX2 than with
+ * a call per chunk of 256 (Ice Lake). A power of two, where nothing walks, trains as fast.
+ */
+static void order_chunk(bmlp_stepper_t *st, int t, const bmlp_order_t *order, size_t first,
+                        size_t count, int solo, size_t *idx)
+{
+    bmlp_isa_t isa = st->ws[t]->isa;
+
+    if (count == 0)
+        return;
+    if (!solo || count > ORDER_WINDOW) {
+        bmlp_order_train_array(order, first, count, isa, idx);
+        return;
+    }
+    if (first < st->window_first || first + count > st->window_first + st->window_len) {
+        size_t len = order->n_train - first < ORDER_WINDOW ? order->n_train - first : ORDER_WINDOW;
+
+        bmlp_order_train_array(order, first, len, isa, st->window);
+        st->window_first = first;
+        st->window_len = len;
+    }
+    memcpy(idx, st->window + (first - st->window_first), count * sizeof(size_t));
+}
+
 static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
                       const bmlp_order_t *order, size_t first, size_t count, size_t c,
-                      size_t next_first, size_t next_len)
+                      size_t next_first, size_t next_len, int solo)
 {
     double mark = st->profile ? now_seconds() : 0.0;
 
@@ -349,9 +385,9 @@ static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
         st->idx[t] = st->next_idx[t];
         st->next_idx[t] = swap;
     } else {
-        bmlp_order_train_array(order, first, count, st->ws[t]->isa, st->idx[t]);
+        order_chunk(st, t, order, first, count, solo, st->idx[t]);
     }
-    bmlp_order_train_array(order, next_first, next_len, st->ws[t]->isa, st->next_idx[t]);
+    order_chunk(st, t, order, next_first, next_len, solo, st->next_idx[t]);
     st->next_first[t] = next_first;
     st->next_len[t] = next_len;
     if (st->use_small) {
@@ -443,6 +479,7 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source
     int threads = (int)st->threads;
 
     memset(st->phase, 0, sizeof(st->phase));
+    st->window_len = 0; /* each epoch has its own order */
     /* One parallel region for the whole epoch: each step costs two barriers, not a fork. */
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -465,7 +502,8 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source
                 size_t next_first = 0, next_len;
 
                 next_chunk(st, n, batch, b, c, t, size, &next_first, &next_len);
-                run_chunk(st, t, src, order, start + first, len, c, next_first, next_len);
+                run_chunk(st, t, src, order, start + first, len, c, next_first, next_len,
+                          size == 1);
             }
             team_barrier(size);
             /* Every thread sums the chunks in the same order, so all reach the same verdict

@@ -30,8 +30,11 @@ typedef struct bmlp_stepper {
     size_t next_len[BMLP_MAX_THREADS];      /* its samples, or 0 when not computed */
     float *rows_x[BMLP_MAX_THREADS];        /* chunk x features, for sources without a table */
     float *rows_y[BMLP_MAX_THREADS];        /* chunk labels, likewise */
-    int use_small;                          /* nonzero: chunks run small_step, not the tiles */
-    int profile;                            /* nonzero: time the phases of each step */
+    size_t *window;      /* samples of positions window_first on, for a team of one */
+    size_t window_first; /* the first of those positions */
+    size_t window_len;   /* how many, or 0 when none are computed */
+    int use_small;       /* nonzero: chunks run small_step, not the tiles */
+    int profile;         /* nonzero: time the phases of each step */
     /* Seconds per phase of each thread in the current epoch, a cache line per thread. */
     struct {
         double seconds[8];
