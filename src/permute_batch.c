@@ -16,9 +16,10 @@
  * and 3.0 ns for n = 600000 with AVX-512, and 1.8 and 6.2 ns with AVX2. AVX2 has no compress
  * instruction, so a table gives the lane order that packs the lanes set aside: 6.2 against
  * 7.6 ns with a loop over them.
- * NOTE: in blocks of 256 positions, as training takes them (BM_Permutation in bench_kernels),
- * n = 600000 takes 5.0 ns with AVX-512 and 7.8 ns with AVX2: the last walkers of each block go
- * through the network a vector or two at a time, waiting on each round's latency.
+ * NOTE: in blocks of 256 positions (BM_Permutation in bench_kernels), n = 600000 takes 5.0 ns
+ * with AVX-512 and 7.8 ns with AVX2: the last walkers of each block go through the network a
+ * vector or two at a time, waiting on each round's latency. Training on one thread takes 4096
+ * positions per call, but teams of more threads still take a chunk's positions per call.
  */
 #include <stdint.h>
 #include <string.h>
