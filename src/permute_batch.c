@@ -150,7 +150,6 @@ AVX512 static inline void set_aside_512(const rounds_t *c, walkers_t *w, __m512i
 {
     __mmask16 out = outside_512(c, high, low, lanes);
     __m512i at_low, at_high;
-    unsigned below = (unsigned)__builtin_popcount(out & 0xFFu);
 
     if (out == 0)
         return;
@@ -166,7 +165,7 @@ AVX512 static inline void set_aside_512(const rounds_t *c, walkers_t *w, __m512i
     _mm512_storeu_si512((void *)(w->low + w->count), _mm512_maskz_compress_epi32(out, low));
     _mm512_storeu_si512((void *)(w->at + w->count),
                         _mm512_maskz_compress_epi64((__mmask8)out, at_low));
-    _mm512_storeu_si512((void *)(w->at + w->count + below),
+    _mm512_storeu_si512((void *)(w->at + w->count + (unsigned)__builtin_popcount(out & 0xFFu)),
                         _mm512_maskz_compress_epi64((__mmask8)(out >> 8), at_high));
     w->count += (size_t)__builtin_popcount(out);
 }
@@ -181,6 +180,7 @@ AVX512 static void walk_512(const bmlp_permutation_t *p, const rounds_t *c, walk
     __m512i high[CHAINS], low[CHAINS];
     size_t at[WALK_BATCH];
 
+    /* The positions are copied out, because the elements set aside again overwrite them. */
     memcpy(at, w->at + start, take * sizeof(size_t));
     for (unsigned k = 0; k < pairs; k++) {
         high[k] = _mm512_loadu_si512((const void *)(w->high + start + 16 * k));
@@ -398,10 +398,11 @@ AVX2 static inline void set_aside_256(const rounds_t *c, walkers_t *w, __m256i h
 {
     unsigned out = (unsigned)_mm256_movemask_ps(
         _mm256_castsi256_ps(outside_256(c, high, low, lanes)));
-    __m256i index = compress_index_256(out), at_low, at_high;
+    __m256i index, at_low, at_high;
 
     if (out == 0)
         return;
+    index = compress_index_256(out);
     if (at != NULL) {
         at_low = _mm256_loadu_si256((const __m256i *)at);
         at_high = _mm256_loadu_si256((const __m256i *)(at + 4));

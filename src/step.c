@@ -15,7 +15,7 @@
 #include "net_internal.h"
 #include "step.h"
 
-/* Training positions whose samples a team of one works out in one call. */
+/* Training positions whose samples a team of one computes in one call. */
 #define ORDER_WINDOW 4096
 
 /* Minimum samples per chunk, and maximum chunks per batch. Each chunk writes and later sums a
