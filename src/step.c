@@ -47,6 +47,15 @@
  */
 #define MIN_WORK_PER_THREAD (1.5 * MIN_CHUNK_WORK)
 
+/*
+ * Maximum floats in a batch's gradient slots (64 KiB) for which every thread of a team sums all
+ * slots and updates its own copy of the parameters. That saves the second barrier of each step,
+ * and each thread then reads only parameters that it wrote itself. Larger networks split the sum
+ * between the threads. For M (32-256-1, 4 slots of 8,705 parameters at batch 256), the whole sum
+ * on each thread took twice as long as half of it, and two threads ran no faster.
+ */
+#define REPLICATE_MAX_FLOATS ((size_t)16384)
+
 /* Estimated work of one sample's step, in multiply-add equivalents (see MIN_CHUNK_WORK). */
 static double sample_work(const bmlp_net_t *net)
 {
@@ -171,14 +180,21 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
                          "%zu threads requested; at most %d are supported", threads,
                          BMLP_MAX_THREADS);
     st->threads = bmlp_train_threads(net, batch, threads, exact);
+    st->replicated = st->threads > 1 && st->max_chunks * st->slot_stride <= REPLICATE_MAX_FLOATS;
+    st->slot_sets = st->replicated ? 2 : 1;
 
-    st->slots = bmlp_alloc_floats(st->max_chunks * st->slot_stride);
-    st->loss = calloc(st->max_chunks, sizeof(double));
-    st->correct = calloc(st->max_chunks, sizeof(size_t));
-    if (st->slots == NULL || st->loss == NULL || st->correct == NULL)
+    st->slots = bmlp_alloc_floats(st->slot_sets * st->max_chunks * st->slot_stride);
+    st->loss = calloc(st->slot_sets * st->max_chunks, sizeof(double));
+    st->correct = calloc(st->slot_sets * st->max_chunks, sizeof(size_t));
+    if (st->replicated) {
+        st->replica = calloc(st->threads, sizeof(*st->replica));
+        st->replica_params = bmlp_alloc_floats(st->threads * st->slot_stride);
+    }
+    if (st->slots == NULL || st->loss == NULL || st->correct == NULL ||
+        (st->replicated && (st->replica == NULL || st->replica_params == NULL)))
         status = bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
-                           "cannot allocate %zu gradient slots of %zu parameters", st->max_chunks,
-                           net->num_params);
+                           "cannot allocate %zu gradient slots of %zu parameters",
+                           st->slot_sets * st->max_chunks, net->num_params);
     for (size_t t = 0; t < st->threads && status == BMLP_OK; t++) {
         status = bmlp_workspace_create_tiles(net, st->chunk, isa, 0, &st->ws[t], err);
         st->idx[t] = malloc(st->chunk * sizeof(size_t));
@@ -204,6 +220,8 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
 void bmlp_stepper_free(bmlp_stepper_t *st)
 {
     bmlp_free_floats(st->slots);
+    free(st->replica);
+    bmlp_free_floats(st->replica_params);
     free(st->loss);
     free(st->correct);
     for (size_t t = 0; t < BMLP_MAX_THREADS; t++) {
@@ -215,6 +233,12 @@ void bmlp_stepper_free(bmlp_stepper_t *st)
     }
     free(st->window);
     memset(st, 0, sizeof(*st));
+}
+
+/* The network whose parameters thread t reads and updates: its own copy when replicated. */
+static const bmlp_net_t *thread_net(const bmlp_stepper_t *st, int t)
+{
+    return st->replicated && t > 0 ? &st->replica[t] : st->net;
 }
 
 /* Copies the samples st->idx[t][0 .. count) of src into the input tile of thread t: straight
@@ -246,11 +270,10 @@ static int in_place_run(const bmlp_source_t *src, const bmlp_order_t *order)
  * stored order the chunk is a run of consecutive rows that the hardware prefetcher streams.
  * Shuffled rows are prefetched by the kernel, a fixed distance ahead. first_of_thread is set
  * for a chunk whose rows no earlier chunk of the thread prefetched. */
-static void small_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
+static void small_chunk(bmlp_stepper_t *st, int t, const bmlp_net_t *net, const bmlp_source_t *src,
                         const bmlp_order_t *order, size_t first, size_t count, size_t c,
                         int first_of_thread)
 {
-    const bmlp_net_t *net = st->net;
     const bmlp_kernels_t *kr = st->ws[t]->kernels;
     float *grads = st->slots + c * st->slot_stride;
     /* Made from the network for each chunk, so that it never holds stale pointers. */
@@ -314,8 +337,7 @@ static void next_chunk(const bmlp_stepper_t *st, size_t n, size_t batch, size_t 
     *next_len = count - c * st->chunk < st->chunk ? count - c * st->chunk : st->chunk;
 }
 
-/* Forward and backward pass of chunk c, training positions first .. first + count - 1 of the
- * epoch: its gradient sum goes to slot c. */
+/* Seconds on the monotonic clock. */
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -365,14 +387,17 @@ static void order_chunk(bmlp_stepper_t *st, int t, const bmlp_order_t *order, si
     memcpy(idx, st->window + (first - st->window_first), count * sizeof(size_t));
 }
 
+/* Forward and backward pass of the chunk of training positions first .. first + count - 1 of the
+ * epoch, on the parameters that thread t reads: its loss, hits and gradient sum go to slot. */
 static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
-                      const bmlp_order_t *order, size_t first, size_t count, size_t c,
+                      const bmlp_order_t *order, size_t first, size_t count, size_t slot,
                       size_t next_first, size_t next_len, int solo)
 {
+    const bmlp_net_t *net = thread_net(st, t);
     double mark = st->profile ? now_seconds() : 0.0;
 
     if (st->use_small && in_place_run(src, order)) {
-        small_chunk(st, t, src, order, first, count, c, 0);
+        small_chunk(st, t, net, src, order, first, count, slot, 0);
         end_phase(st, t, BMLP_PHASE_FORWARD, &mark);
         return;
     }
@@ -391,16 +416,16 @@ static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
     st->next_first[t] = next_first;
     st->next_len[t] = next_len;
     if (st->use_small) {
-        small_chunk(st, t, src, order, first, count, c, first_of_thread);
+        small_chunk(st, t, net, src, order, first, count, slot, first_of_thread);
         end_phase(st, t, BMLP_PHASE_FORWARD, &mark);
         return;
     }
     fill_chunk(st, t, src, count);
     end_phase(st, t, BMLP_PHASE_FILL, &mark);
-    bmlp_forward_tile(st->net, st->ws[t]);
+    bmlp_forward_tile(net, st->ws[t]);
     end_phase(st, t, BMLP_PHASE_FORWARD, &mark);
-    st->loss[c] = bmlp_backward_tile(st->net, st->ws[t], st->slots + c * st->slot_stride,
-                                     &st->correct[c]);
+    st->loss[slot] = bmlp_backward_tile(net, st->ws[t], st->slots + slot * st->slot_stride,
+                                        &st->correct[slot]);
     end_phase(st, t, BMLP_PHASE_BACKWARD, &mark);
 }
 
@@ -449,14 +474,14 @@ static void param_range(size_t num_params, int t, int size, size_t *lo, size_t *
  * (slot i + slot i + stride for stride 1, 2, 4, ...), an order fixed by the number of chunks.
  * Then stores the batch mean in the gradient buffer and applies the SGD update there.
  */
-static void reduce_and_update(bmlp_stepper_t *st, bmlp_net_t *net, size_t chunks, size_t count,
-                              float learning_rate, size_t lo, size_t hi)
+static void reduce_and_update(bmlp_stepper_t *st, const float *slots, float *params, size_t chunks,
+                              size_t count, float learning_rate, size_t lo, size_t hi)
 {
     const bmlp_kernels_t *kr = st->ws[0]->kernels;
 
     if (hi > lo)
-        kr->reduce_update(chunks, hi - lo, st->slots + lo, st->slot_stride, 1.0f / (float)count,
-                          learning_rate, NULL, net->params + lo);
+        kr->reduce_update(chunks, hi - lo, slots + lo, st->slot_stride, 1.0f / (float)count,
+                          learning_rate, NULL, params + lo);
 }
 
 /* Waits for the other threads of a team of size threads. A team of one skips the barrier:
@@ -480,19 +505,30 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source
 
     memset(st->phase, 0, sizeof(st->phase));
     st->window_len = 0; /* each epoch has its own order */
-    /* One parallel region for the whole epoch: each step costs two barriers, not a fork. */
+    for (size_t t = 1; st->replicated && t < st->threads; t++) {
+        st->replica[t] = *net;
+        st->replica[t].params = st->replica_params + t * st->slot_stride;
+        memcpy(st->replica[t].params, net->params, net->num_params * sizeof(float));
+    }
+    /* One parallel region for the whole epoch: each step costs one or two barriers, not a fork. */
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         int t = thread_index();
         int size = team_size();
-        size_t lo, hi;
+        int replicated = st->replicated && size > 1;
+        float *params = replicated && t > 0 ? st->replica[t].params : net->params;
+        size_t lo = 0, hi = net->num_params;
 
-        param_range(net->num_params, t, size, &lo, &hi);
+        if (!replicated)
+            param_range(net->num_params, t, size, &lo, &hi);
         st->next_len[t] = 0;
         for (size_t b = 0; b < batches; b++) {
             size_t start = b * batch;
             size_t count = n - start < batch ? n - start : batch;
             size_t chunks = (count + st->chunk - 1) / st->chunk;
+            /* When replicated, a thread may start the next step while another still reads this
+             * step's slots, so consecutive steps write different sets. */
+            size_t first_slot = replicated ? (b % 2) * st->max_chunks : 0;
             double loss = 0.0;
             size_t correct = 0;
 
@@ -502,13 +538,13 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source
                 size_t next_first = 0, next_len;
 
                 next_chunk(st, n, batch, b, c, t, size, &next_first, &next_len);
-                run_chunk(st, t, src, order, start + first, len, c, next_first, next_len,
-                          size == 1);
+                run_chunk(st, t, src, order, start + first, len, first_slot + c, next_first,
+                          next_len, size == 1);
             }
             team_barrier(size);
             /* Every thread sums the chunks in the same order, so all reach the same verdict
              * on a non-finite loss and leave the loop together. */
-            for (size_t c = 0; c < chunks; c++) {
+            for (size_t c = first_slot; c < first_slot + chunks; c++) {
                 loss += st->loss[c];
                 correct += st->correct[c];
             }
@@ -518,13 +554,17 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source
                 break;
             }
             double mark = st->profile ? now_seconds() : 0.0;
-            reduce_and_update(st, net, chunks, count, learning_rate, lo, hi);
+            reduce_and_update(st, st->slots + first_slot * st->slot_stride, params, chunks, count,
+                              learning_rate, lo, hi);
             end_phase(st, t, BMLP_PHASE_REDUCE_UPDATE, &mark);
             if (t == 0) {
                 *loss_sum += loss;
                 *correct_sum += correct;
             }
-            team_barrier(size);
+            /* When the threads split the update, the next step reads parameters that other
+             * threads updated. */
+            if (!replicated)
+                team_barrier(size);
         }
     }
     return failed;
