@@ -834,6 +834,15 @@ ALWAYS_INLINE vec_t vloss_linear(vec_t z, vec_t y)
     return vselect_label(y, pos, neg, vadd(vmul(vsub(one, y), pos), vmul(y, neg)));
 }
 
+/* vloss_linear for labels of 0 and 1 only, as max(z (1 - 2 y), 0). The product is z or -z
+ * exactly, so the bits are those of vloss_linear, from 3 operations in place of about 10. */
+ALWAYS_INLINE vec_t vloss_linear_binary(vec_t z, vec_t y)
+{
+    vec_t sign = vsub(vset1(1.0f), vadd(y, y));
+
+    return vmax(vmul(z, sign), vzero());
+}
+
 ALWAYS_INLINE vec_t vloss(vec_t z, vec_t y)
 {
     return vadd(vloss_linear(z, y), vlog1p(vexp(vsub(vzero(), vabs(z)))));
@@ -1273,7 +1282,7 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
                                x_stride, row_floats, y, y_stride, label_in_row);
             vec_t p = vdiv(vselect_sign(z[t], one, et), vadd(one, et));
             vec_t dz = vsub(p, yv[t]);
-            vec_t lz = vloss_linear(z[t], yv[t]);
+            vec_t lz = vloss_linear_binary(z[t], yv[t]);
 
             if (live < VL) {
                 dz = vkeep_n(dz, live);
@@ -1425,7 +1434,7 @@ ALWAYS_INLINE double small_step_width(size_t group, const bmlp_small_net_t *net,
             vec_t e = vexp(vsub(vzero(), vabs(z[t])));
             vec_t p = vdiv(vselect_sign(z[t], one, e), vadd(one, e));
             vec_t dz = vsub(p, yv[t]);
-            vec_t lz = vloss_linear(z[t], yv[t]);
+            vec_t lz = vloss_linear_binary(z[t], yv[t]);
 
             if (g0 + t * VL < n)
                 live = n - g0 - t * VL < VL ? n - g0 - t * VL : VL;
