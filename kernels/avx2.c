@@ -69,6 +69,11 @@ static inline vec_t vabs(vec_t v)
     return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
 }
 
+static inline vec_t vneg_abs(vec_t v)
+{
+    return _mm256_or_ps(_mm256_set1_ps(-0.0f), v);
+}
+
 static inline float vsum(vec_t v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -64,6 +64,11 @@ static inline vec_t vkeep_n(vec_t v, size_t n)
 #define vdiv _mm512_div_ps
 #define vmax _mm512_max_ps
 #define vabs _mm512_abs_ps
+
+static inline vec_t vneg_abs(vec_t v)
+{
+    return _mm512_or_ps(_mm512_set1_ps(-0.0f), v);
+}
 #define vexp Sleef_expf16_u10avx512f
 #define vlog1p Sleef_log1pf16_u10avx512f
 #define vlog Sleef_logf16_u35avx512f

@@ -13,7 +13,8 @@
  *   vstore_n(p, v, n)      store of the first n < VL lanes
  *   vfma(a, b, c)          a * b + c, fused
  *   vadd, vsub, vmul, vdiv, vmax
- *   vabs(v), vexp(v), vlog1p(v)   exp and log1p from SLEEF, 1 ULP
+ *   vabs(v), vneg_abs(v)   |v| and -|v|, by the sign bit
+ *   vexp(v), vlog1p(v)     exp and log1p from SLEEF, 1 ULP
  *   vlog(v)                log from SLEEF, 3.5 ULP, at a third of log1p's cost
  *   vkeep_n(v, n)          v with the lanes from n on set to zero
  *   vsum(v), vsum_double(v)       horizontal sum of the lanes, in float or in double
@@ -1163,12 +1164,17 @@ ALWAYS_INLINE void tiny_prefetch_rows(const float *x, size_t x_stride, const flo
         __builtin_prefetch((const void *)((uintptr_t)y + s * sizeof(float)));
 }
 
-/* Replaces each of the count vectors at v by its sigmoid. Out of line, so that only the loop's
- * own pointer and count are live across each exp call, in registers that calls preserve. */
-static __attribute__((noinline)) void sigmoid_vectors(vec_t *v, size_t count)
+/* Replaces each of the count vectors at v, which hold -z, by the sigmoid of z. Out of line, so
+ * that only the loop's own pointer and count are live across each exp call, in registers that
+ * calls preserve. Taking -z saves the negation in the loop: it costs nothing where the sums are
+ * made, from negated weights, and gives the same sigmoid. S in stored order, one thread: AVX2
+ * +1.6%, AVX-512 +3.1%. */
+static __attribute__((noinline)) void sigmoid_negated_vectors(vec_t *v, size_t count)
 {
+    vec_t one = vset1(1.0f);
+
     for (size_t u = 0; u < count; u++)
-        v[u] = vsigmoid(v[u]);
+        v[u] = vdiv(one, vadd(one, vexp(v[u])));
 }
 
 /*
@@ -1239,24 +1245,26 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
                        label_in_row, xstep, ystep, in, t, &yv[t]);
         }
 
-        /* Hidden sums b + W x, the products added in input order, then their sigmoids. */
+        /* Hidden sums z = b + W x, the products added in input order, then their sigmoids. Made as
+         * -z from -b and -W: rounding is symmetric, so only the sign of a zero can differ, and
+         * the sigmoid of either zero is 0.5. */
         for (size_t t = 0; t < tile_vectors; t++) {
             if (rows != NULL)
                 small_prefetch(next_start + t * VL, VL / 2, n, rows, next_rows, next_n, x, x_stride,
                                row_floats, y, y_stride, label_in_row);
             for (size_t i = 0; i < h; i++) {
-                vec_t sum = vset1(b1[i]);
+                vec_t sum = vset1(-b1[i]);
 
                 for (size_t j = 0; j < d; j++)
-                    sum = vfma(vset1(W1[i * d + j]), in[j * TINY_T + t], sum);
+                    sum = vfma(vset1(-W1[i * d + j]), in[j * TINY_T + t], sum);
                 hid[i * TINY_T + t] = sum;
             }
         }
         if (tile_vectors == TINY_T) {
-            sigmoid_vectors(hid, h * TINY_T);
+            sigmoid_negated_vectors(hid, h * TINY_T);
         } else {
             for (size_t i = 0; i < h; i++)
-                sigmoid_vectors(hid + i * TINY_T, tile_vectors);
+                sigmoid_negated_vectors(hid + i * TINY_T, tile_vectors);
         }
 
         /* The output's logit, and the exp that serves its probability and its loss. In stored
@@ -1269,7 +1277,7 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
             for (size_t i = 0; i < h; i++)
                 sum = vfma(vset1(W2[i]), hid[i * TINY_T + t], sum);
             z[t] = sum;
-            e[t] = vexp(vsub(vzero(), vabs(sum)));
+            e[t] = vexp(vneg_abs(sum));
         }
 
         /* The loss as in small_step, then the gradients of both layers, vector by vector. */
