@@ -139,6 +139,15 @@ static inline size_t vcount_hits(vec_t p, vec_t y, size_t n)
     return (size_t)__builtin_popcount(same);
 }
 
+/* 1 in the lanes where (p >= 0.5) != (y == 1), else 0. */
+static inline vec_t vmisses(vec_t p, vec_t y)
+{
+    vec_t predicted = _mm256_cmp_ps(p, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+    vec_t positive = _mm256_cmp_ps(y, _mm256_set1_ps(1.0f), _CMP_EQ_OQ);
+
+    return _mm256_and_ps(_mm256_xor_ps(predicted, positive), _mm256_set1_ps(1.0f));
+}
+
 /* Loads lane l from base[off[l]], with two gathers of 4 lanes with 64-bit indices, scaled by 4 bytes. */
 static inline vec_t vgather(const float *base, const size_t *off)
 {

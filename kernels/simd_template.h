@@ -22,6 +22,7 @@
  *   vselect_label(y, a, b, c)     a where y == 0, b where y == 1, c elsewhere
  *   vselect_sign(z, a, b)  a where the sign bit of z is clear, b where it is set
  *   vcount_hits(p, y, n)   lanes below n where (p >= 0.5) == (y == 1)
+ *   vmisses(p, y)          1 in the lanes where (p >= 0.5) != (y == 1), else 0
  *   vgather(base, off)     lane l loaded from base[off[l]], for VL offsets in floats
  *   vload_pairs(p, &e, &o) the 2 VL floats at p split into even and odd offsets
  *   vindex_t, vstride_index(stride), vgather_index(base, index)
@@ -1217,8 +1218,9 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
     vindex_t ystep = vstride_index(strided ? y_stride : 0);
     vec_t one = vset1(1.0f);
     vec_t loss_lanes = vzero(), log_product = one;
+    /* Wrong predictions per lane, exact in float below 2^24 per lane. */
+    vec_t misses = vzero();
     double loss = 0.0;
-    size_t hits = 0;
 
     gb2 = vzero();
     for (size_t i = 0; i < h; i++) {
@@ -1299,8 +1301,9 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
             }
             loss_lanes = vadd(loss_lanes, lz);
             log_product = vmul(log_product, vadd(one, et));
-            hits += vcount_hits(p, yv[t], live);
+            vec_t missed = vmisses(p, yv[t]);
 
+            misses = vadd(misses, live < VL ? vkeep_n(missed, live) : missed);
             gb2 = vadd(gb2, dz);
             for (size_t i = 0; i < h; i++)
                 gw2[i] = vfma(dz, hid[i * TINY_T + t], gw2[i]);
@@ -1331,7 +1334,7 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, const bmlp_small_net_t *net, 
         grads[net->w_offset[1] + i] = vsum(gw2[i]);
     }
     grads[net->b_offset[1]] = vsum(gb2);
-    *correct = hits;
+    *correct = n - (size_t)vsum_double(misses);
     return loss;
 }
 
