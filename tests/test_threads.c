@@ -96,26 +96,35 @@ static void make_blobs(bmlp_dataset_t *ds, size_t n, size_t d)
     assert_int_equal(bmlp_synth_generate(&synth, ds, &err), BMLP_OK);
 }
 
-/* 10,000 samples x 32 features, 32-16-1, batch 256, three shuffled epochs on 1, 2, 3, 7 and 16
- * threads, and 16 again. */
-static void any_thread_count_same_model(void **state)
+/* Trains a network of one hidden layer of `hidden` units on ds at batch 256, three shuffled
+ * epochs, on 1 thread and then on each of the thread counts. Asserts that each run used that
+ * many threads and trained bitwise the same parameters and losses as 1 thread. */
+static void assert_counts_same_model(const bmlp_dataset_t *ds, size_t hidden, const size_t *counts,
+                                     size_t num_counts)
 {
-    const size_t hidden[] = {16};
-    const size_t counts[] = {2, 3, 7, 16, 16};
-    bmlp_dataset_t ds;
+    run_record_t base = train_with(ds, &hidden, 1, 256, 3, 1);
 
-    (void)state;
-    make_blobs(&ds, 10000, 32);
-    run_record_t base = train_with(&ds, hidden, 1, 256, 3, 1);
     assert_int_equal(base.threads, 1);
-    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-        run_record_t other = train_with(&ds, hidden, 1, 256, 3, counts[i]);
+    for (size_t i = 0; i < num_counts; i++) {
+        run_record_t other = train_with(ds, &hidden, 1, 256, 3, counts[i]);
         if (bmlp_has_openmp())
             assert_int_equal(other.threads, counts[i]);
         assert_same_run(&base, &other, 3);
         free(other.params);
     }
     free(base.params);
+}
+
+/* 10,000 samples x 32 features, 32-16-1, batch 256, three shuffled epochs on 1, 2, 3, 7 and 16
+ * threads, and 16 again. */
+static void any_thread_count_same_model(void **state)
+{
+    const size_t counts[] = {2, 3, 7, 16, 16};
+    bmlp_dataset_t ds;
+
+    (void)state;
+    make_blobs(&ds, 10000, 32);
+    assert_counts_same_model(&ds, 16, counts, sizeof(counts) / sizeof(counts[0]));
     bmlp_dataset_free(&ds);
 }
 
@@ -124,21 +133,12 @@ static void any_thread_count_same_model(void **state)
  * against 1. Of 2,180 samples 1,744 train, so the last batch has 208 samples in 4 chunks. */
 static void split_update_same_model(void **state)
 {
-    const size_t hidden[] = {256};
     const size_t counts[] = {2, 3, 7};
     bmlp_dataset_t ds;
 
     (void)state;
     make_blobs(&ds, 2180, 32);
-    run_record_t base = train_with(&ds, hidden, 1, 256, 3, 1);
-    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-        run_record_t other = train_with(&ds, hidden, 1, 256, 3, counts[i]);
-        if (bmlp_has_openmp())
-            assert_int_equal(other.threads, counts[i]);
-        assert_same_run(&base, &other, 3);
-        free(other.params);
-    }
-    free(base.params);
+    assert_counts_same_model(&ds, 256, counts, sizeof(counts) / sizeof(counts[0]));
     bmlp_dataset_free(&ds);
 }
 
