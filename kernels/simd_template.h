@@ -1212,11 +1212,12 @@ sigmoid_negated_vectors_ahead(vec_t *v, size_t count, const float *const *ahead,
  * as it contains. With prefetch_in_sigmoids, rows that each fit in one cache line with their
  * label (the padded copy that shuffled training makes) move the hidden-sum pass's share into
  * the hidden sigmoids, a few rows per exp call. The hidden-sum pass has only 4 multiply-adds
- * per vector to overlap its misses with, and each sigmoid has an exp call and a division. S shuffled, one thread: AVX-512
- * +9.4% and AVX2 +7.8% (8 alternating processes each, every pair faster). Prefetched one vector ahead in the load pass, as small_step does, the loads
- * waited on memory with nothing else to run. S shuffled was then 16% slower with AVX-512 and
- * 15% with AVX2 (one thread, alternating runs on an Ice Lake core). All of a vector's rows in
- * one of the two passes ran 5% and 17% slower than the split.
+ * per vector to overlap its misses with, and each sigmoid has an exp call and a division. S
+ * shuffled, one thread: AVX-512 +9.6% and AVX2 +7.2% (8 alternating processes each).
+ * Prefetched one vector ahead in the load pass, as small_step does, the loads waited on memory
+ * with nothing else to run. S shuffled was then 16% slower with AVX-512 and 15% with AVX2 (one
+ * thread, alternating runs on an Ice Lake core). All of a vector's rows in one of the two
+ * passes ran 5% and 17% slower than the split.
  */
 ALWAYS_INLINE double tiny_step(size_t d, size_t h, int prefetch_in_sigmoids,
                                const bmlp_small_net_t *net, size_t n, const float *restrict x,
@@ -1242,8 +1243,9 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, int prefetch_in_sigmoids,
     vindex_t ystep = vstride_index(strided ? y_stride : 0);
     vec_t one = vset1(1.0f);
     vec_t loss_lanes = vzero(), log_product = one;
-    /* Wrong predictions per lane, exact in float below 2^24 per lane. */
+    /* Wrong predictions per lane in the current tile, at most TINY_T each, then in all. */
     vec_t misses = vzero();
+    size_t wrong = 0;
     double loss = 0.0;
 
     gb2 = vzero();
@@ -1369,6 +1371,8 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, int prefetch_in_sigmoids,
             loss += linear + logs;
         loss_lanes = vzero();
         log_product = one;
+        wrong += (size_t)vsum_double(misses);
+        misses = vzero();
     }
     for (size_t i = 0; i < h; i++) {
         for (size_t j = 0; j < d; j++)
@@ -1377,7 +1381,7 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, int prefetch_in_sigmoids,
         grads[net->w_offset[1] + i] = vsum(gw2[i]);
     }
     grads[net->b_offset[1]] = vsum(gb2);
-    *correct = n - (size_t)vsum_double(misses);
+    *correct = n - wrong;
     return loss;
 }
 
@@ -1405,10 +1409,19 @@ ALWAYS_INLINE double tiny_step_any(size_t d, size_t h, int prefetch_in_sigmoids,
 #undef TINY_CASE
 }
 
-/* tiny_step for rows in stored order, compiled apart from the shuffled copy so that its code stays
- * as it was. A copy specialized for rows == NULL (noclone prevents that) trained S in stored
- * order about 10% slower with AVX-512, although its code was shorter. */
-static __attribute__((noinline, noclone)) double
+/* gcc's noclone: no copy of a function specialized for constant arguments. clang has no such
+ * attribute, and its builds (the sanitizer stages) are not timed. */
+#ifdef __clang__
+#define NO_CLONE
+#else
+#define NO_CLONE __attribute__((noclone))
+#endif
+
+/* tiny_step for chunks without a list of rows (stored order, or rows already copied into a
+ * buffer), compiled apart from the shuffled copy so that its code stays as it was. A copy that
+ * gcc specialized for rows == NULL (NO_CLONE prevents that) trained S in stored order about 10%
+ * slower with AVX-512, although its code was shorter. */
+static __attribute__((noinline)) NO_CLONE double
 tiny_step_stored(size_t d, size_t h, const bmlp_small_net_t *net, size_t n, const float *restrict x,
                  size_t x_stride, const float *restrict y, size_t y_stride,
                  const size_t *restrict rows, const size_t *restrict next_rows, size_t next_n,

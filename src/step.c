@@ -472,7 +472,7 @@ static void param_range(size_t num_params, int t, int size, size_t *lo, size_t *
 /*
  * Sums the slots of chunks 0 .. chunks - 1 over [lo, hi) in the pairwise order of halving
  * (slot i + slot i + stride for stride 1, 2, 4, ...), an order fixed by the number of chunks.
- * Then stores the batch mean in the gradient buffer and applies the SGD update there.
+ * Then applies the SGD step with the batch mean of the gradient to params over [lo, hi).
  */
 static void reduce_and_update(bmlp_stepper_t *st, const float *slots, float *params, size_t chunks,
                               size_t count, float learning_rate, size_t lo, size_t hi)
@@ -485,8 +485,8 @@ static void reduce_and_update(bmlp_stepper_t *st, const float *slots, float *par
 }
 
 /* Waits for the other threads of a team of size threads. A team of one skips the barrier:
- * libgomp makes a futex system call there too, and on the 2-core VM the two barriers of a step
- * cost 0.25 us, a quarter of a 2-2-1 step at batch 256. */
+ * libgomp makes a futex system call there too, and on the 2-core VM a step's two barriers cost
+ * a team of one 0.25 us, a quarter of a 2-2-1 step at batch 256. */
 static void team_barrier(int size)
 {
     if (size > 1) {
