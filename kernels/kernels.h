@@ -132,8 +132,8 @@ typedef struct bmlp_kernels {
      * pass, the loss and the backward pass run on a few vectors of samples at a time, with
      * every activation and gradient in registers or on the stack, and no tile is written.
      * Sample s is row r = rows[s] (or s when rows is NULL): features at x + r * x_stride,
-     * standardized as in gather_tile, and label y[r * y_stride], 0 or 1. With rows, each vector of
-     * samples prefetches the rows min(n, BMLP_SMALL_PREFETCH_AHEAD) positions further on, which
+     * standardized as in gather_tile, and label y[r * y_stride], 0 or 1. With rows, each vector
+     * of samples prefetches the rows min(n, BMLP_SMALL_PREFETCH_AHEAD) positions further on, which
      * run into next_rows[0 .. next_n), the rows of the chunk that comes next (NULL and 0 for
      * none). A network of one hidden layer of at most 4 units on at most 4 inputs prefetches
      * the rows of its next tile of BMLP_SMALL_LOSS_FLUSH vectors instead. After its last tile,

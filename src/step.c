@@ -181,11 +181,12 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
                          BMLP_MAX_THREADS);
     st->threads = bmlp_train_threads(net, batch, threads, exact);
     st->replicated = st->threads > 1 && st->max_chunks * st->slot_stride <= REPLICATE_MAX_FLOATS;
-    st->slot_sets = st->replicated ? 2 : 1;
+    /* Replicated steps alternate between two sets of slots. */
+    size_t slot_count = (st->replicated ? 2 : 1) * st->max_chunks;
 
-    st->slots = bmlp_alloc_floats(st->slot_sets * st->max_chunks * st->slot_stride);
-    st->loss = calloc(st->slot_sets * st->max_chunks, sizeof(double));
-    st->correct = calloc(st->slot_sets * st->max_chunks, sizeof(size_t));
+    st->slots = bmlp_alloc_floats(slot_count * st->slot_stride);
+    st->loss = calloc(slot_count, sizeof(double));
+    st->correct = calloc(slot_count, sizeof(size_t));
     if (st->replicated) {
         st->replica = calloc(st->threads, sizeof(*st->replica));
         st->replica_params = bmlp_alloc_floats(st->threads * st->slot_stride);
@@ -193,8 +194,8 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
     if (st->slots == NULL || st->loss == NULL || st->correct == NULL ||
         (st->replicated && (st->replica == NULL || st->replica_params == NULL)))
         status = bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
-                           "cannot allocate %zu gradient slots of %zu parameters",
-                           st->slot_sets * st->max_chunks, net->num_params);
+                           "cannot allocate %zu gradient slots of %zu parameters", slot_count,
+                           net->num_params);
     for (size_t t = 0; t < st->threads && status == BMLP_OK; t++) {
         status = bmlp_workspace_create_tiles(net, st->chunk, isa, 0, &st->ws[t], err);
         st->idx[t] = malloc(st->chunk * sizeof(size_t));
@@ -387,8 +388,8 @@ static void order_chunk(bmlp_stepper_t *st, int t, const bmlp_order_t *order, si
     memcpy(idx, st->window + (first - st->window_first), count * sizeof(size_t));
 }
 
-/* Forward and backward pass of the chunk of training positions first .. first + count - 1 of the
- * epoch, on the parameters that thread t reads: its loss, hits and gradient sum go to slot. */
+/* Runs the forward and backward pass of the chunk of training positions first .. first + count - 1
+ * of the epoch on thread t's parameters. Its loss, hits and gradient sum go to slot. */
 static void run_chunk(bmlp_stepper_t *st, int t, const bmlp_source_t *src,
                       const bmlp_order_t *order, size_t first, size_t count, size_t slot,
                       size_t next_first, size_t next_len, int solo)
@@ -484,9 +485,9 @@ static void reduce_and_update(bmlp_stepper_t *st, const float *slots, float *par
                           learning_rate, NULL, params + lo);
 }
 
-/* Waits for the other threads of a team of size threads. A team of one skips the barrier:
- * libgomp makes a futex system call there too, and on the 2-core VM a step's two barriers cost
- * a team of one 0.25 us, a quarter of a 2-2-1 step at batch 256. */
+/* Waits for the other threads of a team of size threads. A team of one skips the barrier, because
+ * libgomp makes a futex system call there too. On the 2-core VM a team of one spent 0.25 us in a
+ * step's two barriers, a quarter of a 2-2-1 step at batch 256. */
 static void team_barrier(int size)
 {
     if (size > 1) {

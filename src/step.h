@@ -19,15 +19,14 @@ typedef struct bmlp_stepper {
     size_t chunk;       /* samples per chunk */
     size_t max_chunks;  /* chunks of a full batch */
     size_t slot_stride; /* floats between gradient slots: num_params rounded up to 16 */
-    float *slots;       /* max_chunks gradient sums per set of slots, net layout */
+    float *slots;       /* max_chunks gradient sums per set, net layout: 2 sets when replicated */
     double *loss;       /* summed loss of each chunk, max_chunks per set */
     size_t *correct;    /* correct predictions of each chunk, likewise */
-    size_t slot_sets;   /* 2 when replicated: steps alternate between the sets, else 1 */
     /* Nonzero: every thread of a team applies the whole update to its own copy of the
      * parameters, so that a step needs one barrier and not two. */
     int replicated;
-    struct bmlp_net *replica; /* when replicated, threads entries: [t] for t > 0 is the
-                               * network on thread t's copy of the parameters */
+    struct bmlp_net *replica; /* when replicated, the network on each thread's copy of the
+                               * parameters, [t] for t > 0 */
     float *replica_params;    /* those copies, slot_stride floats apart */
     size_t threads;           /* threads that run a full batch */
     bmlp_workspace_t *ws[BMLP_MAX_THREADS]; /* one per thread, chunk samples each */
