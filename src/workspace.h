@@ -21,6 +21,14 @@ struct bmlp_workspace {
     float *dz[BMLP_MAX_HIDDEN + 2]; /* dL/dz, k >= 1 (a[k] itself for hidden layers when lean) */
     float *y;                       /* labels of the current tile, ld floats */
     size_t n;                       /* samples in the current tile */
+    /* Rows of the next chunk that the forward pass requests, a share before each group of
+     * rows of its products: rows[done .. n) are still to be requested. */
+    struct {
+        const float *x, *y;
+        size_t x_stride, y_stride;
+        const size_t *rows;
+        size_t n, done;
+    } ahead;
 };
 
 /* bmlp_workspace_create, with every tile when all_tiles is set. Otherwise the hidden layers get
@@ -33,7 +41,8 @@ bmlp_status_t bmlp_workspace_create_tiles(const bmlp_net_t *net, size_t max_batc
  * standardization when it has one. Sample s has its features at x + r * x_stride and its label
  * at y[r * y_stride], where r is rows[s], or s when rows is NULL. Labels are copied into ws->y
  * when y is not NULL. The rows next_rows[0 .. next_n) of the chunk that comes next, if known
- * (else NULL and 0), are prefetched along the way. */
+ * (else NULL and 0), are prefetched by the next bmlp_forward_tile, which must run before
+ * next_rows changes. */
 void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x, size_t x_stride,
                     const float *y, size_t y_stride, const size_t *rows, size_t n,
                     const size_t *next_rows, size_t next_n);
@@ -43,7 +52,8 @@ void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x,
 void bmlp_prefetch_rows(const float *x, size_t x_stride, size_t d, const float *y, size_t y_stride,
                         const size_t *rows, size_t n);
 
-/* Forward pass over the n samples already in the input tile. */
+/* Forward pass over the n samples already in the input tile. Requests the rows of the next
+ * chunk that bmlp_fill_tile recorded, spread over the first hidden layer's product. */
 void bmlp_forward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws);
 
 /* Backward pass for the labels in ws->y; stores the gradient summed (not averaged) over the
