@@ -1300,9 +1300,12 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, int prefetch_in_sigmoids,
         /* The labels of the tile's vectors, VL floats apart. */
         const float *labels = (const float *)yv;
 
-        if (short_rows && tile_vectors == TINY_T && d <= 2 && label_in_row) {
+        /* A tile whose every lane holds a sample: tiny_load_run reads each lane's row. */
+        int full = n - g0 >= TINY_T * VL;
+
+        if (short_rows && full && d <= 2 && label_in_row) {
             tiny_load_run(d, 1, x, g0, in, yv);
-        } else if (short_rows && tile_vectors == TINY_T && d >= 2 && d <= 3) {
+        } else if (short_rows && full && d >= 2 && d <= 3) {
             tiny_load_run(d, 0, x, g0, in, yv);
             labels = y + g0;
         } else {

@@ -820,8 +820,11 @@ static const size_t small_layers[] = {2, 2, 2, 2, 1, 2, 3, 2, 4};
  */
 static void small_step_matches_reference(void **state)
 {
-    const size_t counts[] = {1, 2, 7, 8, 9, 15, 16, 17, 33, 67, 127, 128, 131, 300};
-    enum { ROWS = 400 };
+    const size_t counts[] = {1, 2, 7, 8, 9, 15, 16, 17, 33, 67, 127, 128, 131, 250, 300};
+    /* ROWS rows of data, then NAN_ROWS rows of NaN. Chunks in stored order end where the NaN
+     * rows start, and the rows past a shuffled chunk's last are NaN rows, so that a kernel that
+     * reads a row past the chunk turns its gradient into NaN. */
+    enum { ROWS = 400, NAN_ROWS = 32 };
 
     (void)state;
     for (size_t t = 0; t < num_tables; t++) {
@@ -835,8 +838,9 @@ static void small_step_matches_reference(void **state)
 
             while (ps < d + 1)
                 ps *= 2;
-            float *table = alloc_offset(ROWS * (d + 1)), *labels = alloc_offset(ROWS);
-            float *padded = alloc_offset(ROWS * ps);
+            float *table = alloc_offset((ROWS + NAN_ROWS) * (d + 1));
+            float *labels = alloc_offset(ROWS + NAN_ROWS);
+            float *padded = alloc_offset((ROWS + NAN_ROWS) * ps);
             float mean[8], std[8];
             size_t rows[ROWS];
 
@@ -845,6 +849,13 @@ static void small_step_matches_reference(void **state)
                 labels[i] = (float)(uniform(0.0f, 1.0f) < 0.5f);
                 table[i * (d + 1) + d] = labels[i];
                 memcpy(padded + i * ps, table + i * (d + 1), (d + 1) * sizeof(float));
+            }
+            for (size_t i = ROWS; i < ROWS + NAN_ROWS; i++) {
+                labels[i] = NAN;
+                for (size_t j = 0; j <= d; j++)
+                    table[i * (d + 1) + j] = NAN;
+                for (size_t j = 0; j < ps; j++)
+                    padded[i * ps + j] = NAN;
             }
             for (size_t j = 0; j < d; j++) {
                 mean[j] = uniform(-0.5f, 0.5f);
@@ -859,23 +870,32 @@ static void small_step_matches_reference(void **state)
                      * 4: rows in order with their labels inline; 5: as 4, standardized; 6: as
                      * 1 and 7: as 4, from the padded table. */
                     int inline_labels = layout == 1 || layout >= 3;
+                    int stored = layout == 0 || layout == 4 || layout == 5 || layout == 7;
                     const float *x = layout >= 6 ? padded : table;
                     size_t xs = inline_labels ? d + 1 : d;
 
                     if (layout >= 6)
                         xs = ps;
+                    /* A chunk in stored order is the n rows before the NaN rows. */
+                    size_t first = stored ? ROWS - n : 0;
                     size_t ys = inline_labels ? xs : 1;
-                    const float *y = inline_labels ? x + d : labels;
-                    const size_t *r = layout == 0 || layout == 4 || layout == 5 || layout == 7
-                                          ? NULL
-                                          : rows;
+                    const float *y = inline_labels ? x + first * xs + d : labels + first;
+                    const size_t *r = stored ? NULL : rows;
+
+                    x += first * xs;
                     float gv[BMLP_SMALL_MAX_PARAMS], gs[BMLP_SMALL_MAX_PARAMS];
                     float mag[BMLP_SMALL_MAX_PARAMS];
                     double tol[BMLP_SMALL_MAX_PARAMS];
                     size_t hits_v, hits_s;
 
-                    for (size_t s = 0; s < n; s++)
-                        rows[s] = layout == 2 ? 17 + s : (s * 263 + 5) % ROWS;
+                    for (size_t s = 0; s < ROWS; s++) {
+                        if (s >= n)
+                            rows[s] = ROWS;
+                        else if (layout == 2)
+                            rows[s] = 17 + s;
+                        else
+                            rows[s] = (s * 263 + 5) % ROWS;
+                    }
                     f.small.mean = layout == 3 || layout == 5 ? mean : NULL;
                     f.small.std = layout == 3 || layout == 5 ? std : NULL;
                     /* The rows again as the next chunk's, for the prefetches. */
