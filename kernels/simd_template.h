@@ -1037,6 +1037,16 @@ static void KNAME(gather_tile)(size_t d, size_t n, const float *restrict x, size
 #error "small_step flushes its loss lanes after whole groups of 2, 4 and SMALL_T vectors"
 #endif
 
+/* Loads the VL consecutive rows of x_stride (2 or 3) floats from row first of x, split into
+ * the columns col[0 .. x_stride). */
+ALWAYS_INLINE void vload_short_rows(const float *x, size_t first, size_t x_stride, vec_t col[4])
+{
+    if (x_stride == 2)
+        vload_pairs(x + first * 2, &col[0], &col[1]);
+    else
+        vload_triples(x + first * 3, &col[0], &col[1], &col[2]);
+}
+
 /* Loads vector t of a group of tile vectors: feature j < d of VL samples into
  * in[j * tile + t], standardized as in gather_tile, and their labels into *yv. ns (1 to VL)
  * samples start at position s0 of the chunk. Lanes past them repeat the first one, so that
@@ -1074,10 +1084,7 @@ ALWAYS_INLINE void small_load(const bmlp_small_net_t *net, size_t d, size_t tile
          * constant d from reading an unset or missing element. */
         vec_t col[4] = {vzero(), vzero(), vzero(), vzero()};
 
-        if (x_stride == 2)
-            vload_pairs(x + base * 2, &col[0], &col[1]);
-        else
-            vload_triples(x + base * 3, &col[0], &col[1], &col[2]);
+        vload_short_rows(x, base, x_stride, col);
         for (size_t j = 0; j < d; j++)
             in[j * tile + t] = col[j];
         if (label_in_row) {
@@ -1162,10 +1169,7 @@ ALWAYS_INLINE void tiny_load_run(size_t d, int label_in_row, const float *restri
         /* Zeros past x_stride columns are never read, as in small_load. */
         vec_t col[4] = {vzero(), vzero(), vzero(), vzero()};
 
-        if (x_stride == 2)
-            vload_pairs(x + s0 * 2, &col[0], &col[1]);
-        else
-            vload_triples(x + s0 * 3, &col[0], &col[1], &col[2]);
+        vload_short_rows(x, s0, x_stride, col);
         for (size_t j = 0; j < d; j++)
             in[j * TINY_T + t] = col[j];
         if (label_in_row)
