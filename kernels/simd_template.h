@@ -456,9 +456,9 @@ static void gemm_ex(size_t rows, size_t n, size_t depth, const float *P, size_t 
         size_t r0 = 0;
 
 #ifdef WIDE_MR
-        /* Wide blocks only for multipliers along rows of P. Those of the product back to the
-         * inputs run down columns of W, and there MR x NR blocks ran 6% faster (256 x 256) and
-         * made D (64-256-256-1) about 2% faster on one core. */
+        /* Wide blocks only where the multipliers run along rows of P. In the product back to
+         * the inputs they run down columns of W, and there MR x NR blocks ran 6% faster
+         * (256 x 256 weights) and made D (64-256-256-1) about 2% faster on one core. */
         if (pps == 1 && n - s0 >= WIDE_NR) {
             gemm_samples_wide(rows, depth, P, prs, B, ldb, s0, init, accumulate, S, lds, C, ldc, H,
                               ldh);
@@ -1153,12 +1153,12 @@ ALWAYS_INLINE void small_prefetch(size_t q0, size_t count, size_t n, const size_
 /* Vectors of samples per tile of tiny_step: one loss flush, two groups of small_step. */
 #define TINY_T BMLP_SMALL_LOSS_FLUSH
 
-/* Loads the TINY_T vectors of a full tile of consecutive rows from sample g0 on, each of d + 1
- * floats (the features, then the label) when label_in_row, else of d features; the labels then
- * stay in y, where the loss pass reads them. These are small_load's loads for rows of 2 or 3
- * floats, without its decisions per vector. S in stored order trained 3% to 6% faster with
- * AVX-512 and 6% with AVX2, and tiny_step ran a quarter fewer instructions (callgrind, AVX2).
- * Leaving the labels in y, not copied to the stack, gained another 1% to 4%. */
+/* Loads the TINY_T vectors of a full tile of consecutive rows from sample g0 on. A row is d + 1
+ * floats (the features, then the label) when label_in_row, else d features, and the labels then
+ * stay in y for the loss pass to read. These are small_load's loads for rows of 2 or 3 floats,
+ * without its decisions per vector. S in stored order trained 3% to 6% faster with AVX-512 and
+ * 6% with AVX2, and tiny_step ran a quarter fewer instructions (callgrind, AVX2). Reading the
+ * labels from y, where they were copied to the stack, gained another 1% to 4%. */
 ALWAYS_INLINE void tiny_load_run(size_t d, int label_in_row, const float *restrict x, size_t g0,
                                  vec_t *in, vec_t *yv)
 {
@@ -1177,10 +1177,10 @@ ALWAYS_INLINE void tiny_load_run(size_t d, int label_in_row, const float *restri
     }
 }
 
-/* Loads the TINY_T vectors of a full tile of the rows rows[g0 ..], each of d + 1 <= 4 floats
- * that end with the label (the padded copy of shuffled training), x_stride floats apart. These
- * are small_load's loads for scattered rows, without its test for a run of consecutive rows,
- * which loads the same values: S shuffled trained 9% faster with AVX-512 and 8% with AVX2. */
+/* Loads the TINY_T vectors of a full tile of the rows rows[g0 ..], x_stride floats apart, each
+ * of d + 1 <= 4 floats that end with the label (the padded copy of shuffled training). These are
+ * small_load's loads for scattered rows without its test for a run of consecutive rows, which
+ * loads the same values. S shuffled trained 9% faster with AVX-512 and 8% with AVX2. */
 ALWAYS_INLINE void tiny_load_rows(size_t d, const float *restrict x, size_t x_stride,
                                   const size_t *restrict rows, size_t g0, vec_t *in, vec_t *yv)
 {
@@ -1193,7 +1193,7 @@ ALWAYS_INLINE void tiny_load_rows(size_t d, const float *restrict x, size_t x_st
         vload_columns4(x, off, d + 1, col);
         for (size_t j = 0; j < d; j++)
             in[j * TINY_T + t] = col[j];
-        /* d is below 4 where this runs; the test keeps col[d] inside col for the compiler. */
+        /* d is below 4 wherever this runs. The test shows the compiler that col[d] is in col. */
         if (d < 4)
             yv[t] = col[d];
     }
@@ -1292,8 +1292,8 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, int prefetch_in_sigmoids,
     /* Rows that each sit inside one cache line with their label. */
     int whole_lines = label_in_row && row_bytes <= 64 && (row_bytes & (row_bytes - 1)) == 0 &&
                       (uintptr_t)x % row_bytes == 0;
-    /* Stored order in rows of 2 or 3 floats, the features and then the label if it is in the
-     * row, without standardization: full tiles take tiny_load_run.
+    /* Set for stored rows of 2 or 3 floats (the features, then the label if it is in the row)
+     * without standardization, whose full tiles take tiny_load_run.
      * NOTE: standardized rows keep small_load. With a standardization pass after the whole-tile
      * loads, S in stored order ran 3% to 4% slower although that pass did not run. */
     int short_rows = rows == NULL && (x_stride == 2 || x_stride == 3) &&
@@ -1325,10 +1325,11 @@ ALWAYS_INLINE double tiny_step(size_t d, size_t h, int prefetch_in_sigmoids,
         /* Vectors of the tile that contain samples, fewer than TINY_T only in the last tile. */
         size_t tile_vectors = (next_start - g0 + VL - 1) / VL;
 
-        /* The labels of the tile's vectors, VL floats apart. */
+        /* Labels of the tile's vectors, VL floats apart. */
         const float *labels = (const float *)yv;
 
-        /* A tile whose every lane holds a sample: the whole-tile loads read each lane's row. */
+        /* Set when every lane of the tile contains a sample, because the whole-tile loads read
+         * the row of each lane. */
         int full = n - g0 >= TINY_T * VL;
 
         if (full && short_rows && d <= 2 && label_in_row) {

@@ -114,10 +114,10 @@ bmlp_status_t bmlp_workspace_view(const bmlp_workspace_t *ws, size_t k, bmlp_til
 }
 
 /* Rows of the first hidden layer's forward product per call, when the next chunk's rows are
- * requested between calls: a multiple of 6, the row count of the wide register blocks. All of
- * M's (32-256-1) requests at once, about 200 cache lines, stalled the tile fill: its phase took
- * 24.5 ns per sample, now 9.6, and M trains 1% to 3% faster on one thread. Groups of 42 rows,
- * about 30 lines each, gained nothing. */
+ * requested between calls. A multiple of 6, the row count of the wide register blocks. Issued
+ * all at once in the tile fill, M's (32-256-1) requests of about 200 cache lines stalled it at
+ * 24.5 ns per sample, against 9.6 now, and M trains 1% to 3% faster on one thread. Groups of
+ * 42 rows, about 30 lines each, gained nothing. */
 #define FORWARD_ROW_GROUP 12
 
 /* Asks for the cache lines of the d features at x, and of the label at y when it is not NULL,
@@ -147,8 +147,8 @@ void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x,
     size_t d = net->widths[0];
 
     /* Shuffled rows are scattered over the dataset, so each one is a cache miss unless it is
-     * requested early. The next chunk's rows have the whole of this chunk's step to arrive:
-     * the forward pass requests them. Without them, this chunk's own rows are requested
+     * requested early. The forward pass requests the next chunk's rows, which then have the
+     * rest of this chunk's step to arrive. Without them, this chunk's own rows are requested
      * together, so that their misses overlap. */
     ws->ahead.n = 0;
     ws->ahead.done = 0;
@@ -169,8 +169,8 @@ void bmlp_fill_tile(const bmlp_net_t *net, bmlp_workspace_t *ws, const float *x,
     ws->n = n;
 }
 
-/* Requests the next share of the rows in ws->ahead: an equal part of what remains for each of
- * the groups left, groups_left included. */
+/* Requests the next share of the rows in ws->ahead. Each of the groups_left groups that remain,
+ * this one included, gets an equal part of the rows not yet requested. */
 static void prefetch_ahead_share(const bmlp_net_t *net, bmlp_workspace_t *ws, size_t groups_left)
 {
     size_t left = ws->ahead.n - ws->ahead.done;
@@ -208,7 +208,7 @@ void bmlp_forward_tile(const bmlp_net_t *net, bmlp_workspace_t *ws)
                                       ws->a[l + 1], ws->ld);
             continue;
         }
-        /* In groups of rows, each after its share of the next chunk's rows is requested, so
+        /* Each group of rows runs after its share of the next chunk's rows is requested, so
          * that the misses overlap the products. Each element is computed as in one call. */
         for (size_t r0 = 0; r0 < m; r0 += FORWARD_ROW_GROUP) {
             size_t count = m - r0 < FORWARD_ROW_GROUP ? m - r0 : FORWARD_ROW_GROUP;

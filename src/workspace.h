@@ -21,8 +21,8 @@ struct bmlp_workspace {
     float *dz[BMLP_MAX_HIDDEN + 2]; /* dL/dz, k >= 1 (a[k] itself for hidden layers when lean) */
     float *y;                       /* labels of the current tile, ld floats */
     size_t n;                       /* samples in the current tile */
-    /* Rows of the next chunk that the forward pass requests, a share before each group of
-     * rows of its products: rows[done .. n) are still to be requested. */
+    /* Rows of the next chunk, which the forward pass requests a share at a time between
+     * groups of rows of its product. rows[done .. n) are not requested yet. */
     struct {
         const float *x, *y;
         size_t x_stride, y_stride;

@@ -822,8 +822,8 @@ static void small_step_matches_reference(void **state)
 {
     const size_t counts[] = {1, 2, 7, 8, 9, 15, 16, 17, 33, 67, 127, 128, 131, 250, 256, 300, 512};
     /* ROWS rows of data, then NAN_ROWS rows of NaN. Chunks in stored order end where the NaN
-     * rows start, and the rows past a shuffled chunk's last are NaN rows, so that a kernel that
-     * reads a row past the chunk turns its gradient into NaN. */
+     * rows start, and a shuffled chunk's list of rows continues with a NaN row. A kernel that
+     * reads a row past the chunk then gets a NaN gradient. */
     enum { ROWS = 600, NAN_ROWS = 32 };
 
     (void)state;
