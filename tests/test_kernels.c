@@ -802,14 +802,15 @@ static void small_fixture_init(small_fixture_t *f, const size_t *widths, size_t 
                                   .params = bmlp_net_params(f->net)};
 }
 
-/* Shapes of small networks: inputs, hidden widths, output. The first four have one hidden layer
- * of at most 4 units on at most 4 inputs, which the vector tables train with widths fixed at
- * compile time. */
+/* Shapes of small networks: inputs, hidden widths, output. The first sixteen cover one hidden
+ * layer of 1 to 4 units on 1 to 4 inputs. The vector tables compile a step for each of them. */
 static const size_t small_shapes[][6] = {
-    {2, 2, 1}, {4, 4, 1},    {1, 3, 1}, {3, 1, 1},       {1, 1},
-    {3, 5, 1}, {2, 4, 3, 1}, {7, 9, 1}, {5, 6, 6, 6, 1},
+    {1, 1, 1}, {1, 2, 1}, {1, 3, 1}, {1, 4, 1}, {2, 1, 1},    {2, 2, 1}, {2, 3, 1},
+    {2, 4, 1}, {3, 1, 1}, {3, 2, 1}, {3, 3, 1}, {3, 4, 1},    {4, 1, 1}, {4, 2, 1},
+    {4, 3, 1}, {4, 4, 1}, {1, 1},    {3, 5, 1}, {2, 4, 3, 1}, {7, 9, 1}, {5, 6, 6, 6, 1},
 };
-static const size_t small_layers[] = {2, 2, 2, 2, 1, 2, 3, 2, 4};
+static const size_t small_layers[] = {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+                                      2, 2, 2, 2, 2, 1, 2, 3, 2, 4};
 
 /*
  * small_step against bmlp_small_step_reference at the table's width. The two differ only where
