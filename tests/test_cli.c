@@ -303,12 +303,52 @@ static void bad_output_paths_rejected(void **state)
     assert_int_equal(cli_count_temp_files(), 0);
 }
 
-/* Results that cannot be written to standard output make the command fail. */
+/* Results that cannot be written to standard output make the command fail, and a failed
+ * command writes no output file. */
 static void full_stdout_fails(void **state)
 {
+    char args[512], model[128], csv[128];
+
     (void)state;
+    snprintf(model, sizeof(model), "%s/full.model", cli_tmpdir);
+    snprintf(csv, sizeof(csv), "%s/full.csv", cli_tmpdir);
     /* The run helper merges stderr into stdout, so only the exit status can be checked. */
     assert_int_equal(cli_run("example >/dev/full"), 1);
+    snprintf(args, sizeof(args),
+             "train --data synth:moons --samples 100 --epochs 1 --out '%s' "
+             ">/dev/full",
+             model);
+    assert_int_equal(cli_run(args), 1);
+    assert_false(cli_exists(model));
+    snprintf(args, sizeof(args),
+             "train --data synth:moons --samples 100 --epochs 1 --quiet "
+             "--out '%s' >/dev/full",
+             model);
+    assert_int_equal(cli_run(args), 1);
+    assert_false(cli_exists(model));
+    snprintf(args, sizeof(args), "gen moons --samples 100 --out '%s' >/dev/full", csv);
+    assert_int_equal(cli_run(args), 1);
+    assert_false(cli_exists(csv));
+    assert_int_equal(cli_count_temp_files(), 0);
+}
+
+/* A write past the file size limit fails with an error and leaves no file, where the signal of
+ * that limit would have killed the command with its temporary file in place. */
+static void file_size_limit_fails_cleanly(void **state)
+{
+    char command[512], csv[128];
+    int status;
+
+    (void)state;
+    snprintf(csv, sizeof(csv), "%s/limit.csv", cli_tmpdir);
+    snprintf(command, sizeof(command),
+             "ulimit -f 64 && exec '%s' gen moons --samples 200000 --out '%s' >/dev/null 2>&1",
+             BMLP_CLI_PATH, csv);
+    status = system(command);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_false(cli_exists(csv));
+    assert_int_equal(cli_count_temp_files(), 0);
 }
 
 /* bench --json prints one object per thread count with the documented keys, and the two
@@ -369,6 +409,7 @@ int main(void)
         cmocka_unit_test(interrupted_train_keeps_old_model),
         cmocka_unit_test(bad_output_paths_rejected),
         cmocka_unit_test(full_stdout_fails),
+        cmocka_unit_test(file_size_limit_fails_cleanly),
         cmocka_unit_test(bench_json_reports_points),
     };
 

@@ -124,6 +124,11 @@ extern const char cli_data_help[];
 /* Loads the dataset that data describes. On failure prints the error and returns its status. */
 bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bmlp_dataset_t *ds);
 
+/* Flushes standard output and returns 1 when what was printed there could not be written,
+ * after printing "bmlp CMD: cannot write to standard output: REASON" (or "bmlp: ..." for a
+ * NULL cmd) to stderr once per process. Returns 0 when everything was written. */
+int cli_stdout_failed(const char *cmd);
+
 /* Prints "bmlp CMD: error text" to stderr. */
 void cli_print_error(const char *cmd, const bmlp_error_t *err);
 

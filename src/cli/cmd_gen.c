@@ -77,10 +77,12 @@ typedef struct gen_args {
 /* Progress shown on standard error: at most 10 updates per second, the first one after 0.1 s,
  * so short runs print nothing. */
 typedef struct progress {
-    double start;    /* seconds, CLOCK_MONOTONIC */
-    double last;     /* time of the last update, 0 before the first */
-    int line_shown;  /* a percentage line is on the terminal */
-    int on_terminal; /* standard error is a terminal, so progress is shown */
+    double start;           /* seconds, CLOCK_MONOTONIC */
+    double last;            /* time of the last update, 0 before the first */
+    int line_shown;         /* a percentage line is on the terminal */
+    int on_terminal;        /* standard error is a terminal, so progress is shown */
+    const gen_args_t *args; /* what the summary on standard output reports */
+    int stdout_failed;      /* the summary could not be written, which cancelled the write */
 } progress_t;
 
 static double now_seconds(void)
@@ -121,20 +123,26 @@ static void die_by_stop_signal(void)
     raise(stop_signal);
 }
 
-static int show_progress(uint64_t done, uint64_t total, void *user)
+/* Prints the summary of a finished write to standard output. Returns 1 when it could not be
+ * written. */
+static int print_summary(const gen_args_t *a)
 {
-    progress_t *p = user;
+    printf("samples: %zu\n", a->synth.n_samples);
+    printf("features: %zu\n", bmlp_synth_num_features(&a->synth));
+    printf("format: %s\n", cli_format_name((bmlp_file_format_t)a->format));
+    printf("out: %s\n", a->out);
+    return cli_stdout_failed("gen");
+}
+
+/* Updates the percentage line on standard error, when it is a terminal. */
+static void show_line(progress_t *p, uint64_t done, uint64_t total)
+{
     double t = now_seconds();
 
-    /* A nonzero return cancels the write, which removes the temporary file. */
-    if (stop_signal != 0)
-        return 1;
-    if (!p->on_terminal)
-        return 0;
     if (t - (p->line_shown ? p->last : p->start) < 0.1 && done < total)
-        return 0;
+        return;
     if (!p->line_shown && done == total)
-        return 0;
+        return;
     fprintf(stderr, "\rbmlp gen: %3d%% (%llu of %llu samples)",
             (int)(100.0 * (double)done / (double)total), (unsigned long long)done,
             (unsigned long long)total);
@@ -143,6 +151,23 @@ static int show_progress(uint64_t done, uint64_t total, void *user)
     fflush(stderr);
     p->line_shown = 1;
     p->last = t;
+}
+
+static int show_progress(uint64_t done, uint64_t total, void *user)
+{
+    progress_t *p = user;
+
+    /* A nonzero return cancels the write, which removes the temporary file. */
+    if (stop_signal != 0)
+        return 1;
+    if (p->on_terminal)
+        show_line(p, done, total);
+    /* The last call comes before the file is renamed into place. A summary that cannot be
+     * written fails the command, and then no file is left. */
+    if (done == total && print_summary(p->args)) {
+        p->stdout_failed = 1;
+        return 1;
+    }
     return 0;
 }
 
@@ -260,7 +285,7 @@ static int parse_gen_args(int argc, char **argv, gen_args_t *a)
 int cmd_gen(int argc, char **argv)
 {
     gen_args_t args;
-    progress_t progress = {0.0, 0.0, 0, 0};
+    progress_t progress = {0.0, 0.0, 0, 0, &args, 0};
     bmlp_error_t err;
     bmlp_status_t st;
     int rc = parse_gen_args(argc, argv, &args);
@@ -275,15 +300,13 @@ int cmd_gen(int argc, char **argv)
                           &progress, &err);
     if (stop_signal != 0)
         die_by_stop_signal();
+    if (progress.stdout_failed)
+        return EXIT_FAILURE_OTHER;
     if (st != BMLP_OK) {
         if (progress.line_shown)
             fputc('\n', stderr);
         cli_print_error("gen", &err);
         return st == BMLP_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_FAILURE_OTHER;
     }
-    printf("samples: %zu\n", args.synth.n_samples);
-    printf("features: %zu\n", bmlp_synth_num_features(&args.synth));
-    printf("format: %s\n", cli_format_name((bmlp_file_format_t)args.format));
-    printf("out: %s\n", args.out);
     return EXIT_OK;
 }

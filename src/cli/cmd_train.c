@@ -293,14 +293,22 @@ static int run_training(train_args_t *a, const bmlp_source_t *src)
         a->train.on_epoch = print_epoch;
     }
     st = bmlp_train_source(net, src, &a->train, &result, &err);
-    if (st == BMLP_OK && a->out != NULL)
-        st = bmlp_model_save(net, a->out, &err);
     if (st != BMLP_OK) {
         cli_print_error("train", &err);
         bmlp_net_free(net);
         return cli_exit_status(st);
     }
     print_result(&result);
+    /* A run whose report cannot be written fails, and so it writes no model. */
+    if (a->out != NULL && cli_stdout_failed("train")) {
+        bmlp_net_free(net);
+        return EXIT_FAILURE_OTHER;
+    }
+    if (a->out != NULL && (st = bmlp_model_save(net, a->out, &err)) != BMLP_OK) {
+        cli_print_error("train", &err);
+        bmlp_net_free(net);
+        return cli_exit_status(st);
+    }
     if (a->out != NULL)
         printf("model: %s\n", a->out);
     bmlp_net_free(net);

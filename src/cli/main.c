@@ -1,5 +1,6 @@
 /* bmlp: train, apply and evaluate binary-classification MLPs. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,17 +22,16 @@ static const char usage[] =
     "  bench     measure training throughput against this machine's bound\n"
     "  help      print this list, or with a command, that command's options\n"
     "\n"
-    "Run 'bmlp COMMAND --help' (or 'bmlp help COMMAND') for the options of a command.\n"
+    "Run 'bmlp COMMAND --help' (or 'bmlp help COMMAND') for the options of a command, and\n"
+    "'bmlp --version' for the version.\n"
     "Exit status: 0 on success, 2 for invalid options or input, 1 for other failures.\n";
 
 /* Turns a successful exit status into a failure when the results printed on standard output
  * could not be written (a full disk, a closed pipe). */
-static int check_stdout(int status)
+static int check_stdout(const char *cmd, int status)
 {
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "bmlp: cannot write to standard output: %s\n", strerror(errno));
+    if (cli_stdout_failed(cmd))
         return status == EXIT_OK ? EXIT_FAILURE_OTHER : status;
-    }
     return status;
 }
 
@@ -50,7 +50,7 @@ static int run_command(int argc, char **argv)
 {
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[0], commands[i].name) == 0)
-            return check_stdout(commands[i].run(argc, argv));
+            return check_stdout(argv[0], commands[i].run(argc, argv));
     }
     fprintf(stderr, "bmlp: unknown command '%s'\nTry 'bmlp --help'.\n", argv[0]);
     return EXIT_USAGE;
@@ -58,13 +58,17 @@ static int run_command(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* Ignored, the signal of the file size limit (ulimit -f) turns a write past it into an
+     * EFBIG error. The command then removes its temporary file and reports the error, where the
+     * signal would have killed it with the file left behind. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, stdout);
-        return check_stdout(EXIT_OK);
+        return check_stdout(NULL, EXIT_OK);
     }
     /* "bmlp help CMD" runs "bmlp CMD --help". "bmlp help" alone lists the commands. */
     if (strcmp(argv[1], "help") == 0) {
@@ -78,13 +82,13 @@ int main(int argc, char **argv)
         if (argc == 2 || strcmp(argv[2], "help") == 0 || strcmp(argv[2], "--help") == 0 ||
             strcmp(argv[2], "-h") == 0) {
             fputs(usage, stdout);
-            return check_stdout(EXIT_OK);
+            return check_stdout(NULL, EXIT_OK);
         }
         return run_command(2, help_argv);
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("bmlp %s\n", BMLP_VERSION_STRING);
-        return check_stdout(EXIT_OK);
+        return check_stdout(NULL, EXIT_OK);
     }
     return run_command(argc - 1, argv + 1);
 }

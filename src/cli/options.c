@@ -23,6 +23,22 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+int cli_stdout_failed(const char *cmd)
+{
+    static int reported;
+    int flushed = fflush(stdout) == 0;
+    /* errno gives the reason only when this flush failed, not when an earlier write did. */
+    const char *reason = flushed ? "an earlier write failed" : strerror(errno);
+
+    if (flushed && !ferror(stdout))
+        return 0;
+    if (!reported)
+        fprintf(stderr, "bmlp%s%s: cannot write to standard output: %s\n", cmd != NULL ? " " : "",
+                cmd != NULL ? cmd : "", reason);
+    reported = 1;
+    return 1;
+}
+
 int cli_option_error(const char *cmd, int opt, char **argv)
 {
     const char *text = argv[optind - 1];
