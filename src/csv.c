@@ -203,13 +203,15 @@ static bmlp_status_t check_field_count(csv_reader_t *r, size_t n_fields)
 {
     if (n_fields == r->n_fields)
         return BMLP_OK;
+    const char *plural = n_fields == 1 ? "" : "s";
+
     if (r->header_line > 0)
         return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 0, NULL,
-                         "line has %zu fields, expected %zu as in the header on line %zu", n_fields,
-                         r->n_fields, r->header_line);
+                         "line has %zu field%s, expected %zu as in the header on line %zu",
+                         n_fields, plural, r->n_fields, r->header_line);
     return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 0, NULL,
-                     "line has %zu fields, expected %zu as on line %zu", n_fields, r->n_fields,
-                     r->first_line);
+                     "line has %zu field%s, expected %zu as on line %zu", n_fields, plural,
+                     r->n_fields, r->first_line);
 }
 
 /* Parses every field of the current line into the next row. Commas are overwritten with NUL so

@@ -9,20 +9,50 @@
 #include "net_internal.h"
 #include "random.h"
 
-bmlp_status_t bmlp_net_create(size_t n_inputs, const size_t *hidden, size_t num_hidden,
-                              bmlp_net_t **out, bmlp_error_t *err)
+bmlp_status_t bmlp_net_check_shape(size_t n_inputs, const size_t *hidden, size_t num_hidden,
+                                   bmlp_error_t *err)
 {
-    bmlp_net_t *net;
-    size_t total = 0;
+    size_t total = 0, below = n_inputs;
 
-    *out = NULL;
     if (num_hidden > BMLP_MAX_HIDDEN)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                          "%zu hidden layers requested, at most %d are supported", num_hidden,
                          BMLP_MAX_HIDDEN);
     if (num_hidden > 0 && hidden == NULL)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL, "hidden widths missing");
+    for (size_t k = 0; k <= num_hidden; k++) {
+        size_t width = k == 0 ? n_inputs : hidden[k - 1];
 
+        if (width == 0 || width > BMLP_MAX_WIDTH)
+            return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                             "layer %zu has width %zu; widths must be 1 to %zu", k, width,
+                             BMLP_MAX_WIDTH);
+    }
+    /* Widths are at most 2^20, so each layer has at most 2^40 + 2^20 parameters and 65 layers
+     * cannot overflow a 64-bit size_t. */
+    for (size_t l = 0; l <= num_hidden; l++) {
+        size_t above = l < num_hidden ? hidden[l] : 1;
+
+        total += above * below + above;
+        below = above;
+    }
+    if (total > BMLP_MAX_PARAMS)
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
+                         "the network has %zu parameters; at most %zu are supported", total,
+                         BMLP_MAX_PARAMS);
+    return BMLP_OK;
+}
+
+bmlp_status_t bmlp_net_create(size_t n_inputs, const size_t *hidden, size_t num_hidden,
+                              bmlp_net_t **out, bmlp_error_t *err)
+{
+    bmlp_net_t *net;
+    size_t total = 0;
+    bmlp_status_t st = bmlp_net_check_shape(n_inputs, hidden, num_hidden, err);
+
+    *out = NULL;
+    if (st != BMLP_OK)
+        return st;
     net = calloc(1, sizeof(*net));
     if (net == NULL)
         return bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL, "cannot allocate network");
@@ -31,29 +61,11 @@ bmlp_status_t bmlp_net_create(size_t n_inputs, const size_t *hidden, size_t num_
     for (size_t l = 0; l < num_hidden; l++)
         net->widths[l + 1] = hidden[l];
     net->widths[num_hidden + 1] = 1;
-
-    for (size_t k = 0; k <= net->num_layers; k++) {
-        if (net->widths[k] == 0 || net->widths[k] > BMLP_MAX_WIDTH) {
-            free(net);
-            return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                             "layer %zu has width %zu; widths must be 1 to %zu", k,
-                             k == 0 ? n_inputs : hidden[k - 1], BMLP_MAX_WIDTH);
-        }
-    }
-
-    /* Widths are at most 2^20, so each layer has at most 2^40 + 2^20 parameters and 65 layers
-     * cannot overflow a 64-bit size_t. */
     for (size_t l = 0; l < net->num_layers; l++) {
         net->w_offset[l] = total;
         total += net->widths[l + 1] * net->widths[l];
         net->b_offset[l] = total;
         total += net->widths[l + 1];
-    }
-    if (total > BMLP_MAX_PARAMS) {
-        free(net);
-        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
-                         "the network has %zu parameters; at most %zu are supported", total,
-                         BMLP_MAX_PARAMS);
     }
     net->num_params = total;
     net->params = bmlp_alloc_floats(total);

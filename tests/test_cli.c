@@ -67,6 +67,12 @@ static void usage_errors_exit_2(void **state)
     cli_expect_output("--hidden: invalid list");
     assert_int_equal(cli_run("train --data synth:nope"), 2);
     cli_expect_output("unknown synthetic set");
+    assert_int_equal(cli_run("train --data ''"), 2);
+    cli_expect_output("--data: the path is empty");
+    /* A shape that the library rejects fails before bench measures anything. */
+    assert_int_equal(cli_run("bench --features 1048576 --hidden 1048576"), 2);
+    cli_expect_output("parameters; at most 1073741824 are supported");
+    assert_null(strstr(cli_output, "peak_gflops"));
     assert_int_equal(cli_run("train --bogus"), 2);
     assert_int_equal(cli_run("predict --data x.csv"), 2);
     cli_expect_output("--model is required");

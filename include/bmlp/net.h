@@ -31,6 +31,11 @@ extern "C" {
  */
 typedef struct bmlp_net bmlp_net_t;
 
+/* Checks, without allocating anything, that bmlp_net_create accepts the shape: the layer count,
+ * each width and the parameter count. Fills err on failure. */
+bmlp_status_t bmlp_net_check_shape(size_t n_inputs, const size_t *hidden, size_t num_hidden,
+                                   bmlp_error_t *err);
+
 /* Creates a network with n_inputs inputs and num_hidden hidden layers of the given widths
  * (hidden may be NULL when num_hidden is 0). Parameters start at zero. */
 bmlp_status_t bmlp_net_create(size_t n_inputs, const size_t *hidden, size_t num_hidden,

@@ -222,6 +222,11 @@ static int parse_bench_args(int argc, char **argv, bench_args_t *a)
             return cli_usage_error("bench", "a custom shape needs --features and --hidden (none "
                                             "for no hidden layer)"),
                    -1;
+        /* A shape that the library rejects fails here, before any measurement. */
+        bmlp_error_t err;
+
+        if (bmlp_net_check_shape(custom.inputs, custom.hidden, custom.num_hidden, &err) != BMLP_OK)
+            return cli_usage_error("bench", "%s", err.message), -1;
         a->workloads[0] = custom;
         a->num_workloads = 1;
     }

@@ -208,6 +208,10 @@ int cli_data_option(const char *cmd, int opt, const char *arg, cli_data_options_
 {
     switch (opt) {
     case CLI_OPT_DATA:
+        if (arg[0] == '\0') {
+            cli_usage_error(cmd, "--data: the path is empty");
+            return -1;
+        }
         data->source = arg;
         return 1;
     case CLI_OPT_FORMAT: {
