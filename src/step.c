@@ -119,7 +119,9 @@ static int team_size(void)
 size_t bmlp_default_threads(void)
 {
 #ifdef _OPENMP
-    return (size_t)omp_get_max_threads();
+    size_t threads = (size_t)omp_get_max_threads();
+
+    return threads < BMLP_MAX_THREADS ? threads : BMLP_MAX_THREADS;
 #else
     return 1;
 #endif

@@ -160,8 +160,8 @@ typedef struct bmlp_train_result {
  * without OpenMP. */
 size_t bmlp_train_threads(const bmlp_net_t *net, size_t batch, size_t requested, int exact);
 
-/* Returns the thread count that requesting 0 threads means: OMP_NUM_THREADS, else every core;
- * 1 in a build without OpenMP. */
+/* Returns the thread count that requesting 0 threads means: OMP_NUM_THREADS, else every core,
+ * at most BMLP_MAX_THREADS; 1 in a build without OpenMP. */
 size_t bmlp_default_threads(void);
 
 /* Returns 1 when this build runs steps on several threads (OpenMP), 0 otherwise. */
