@@ -70,6 +70,17 @@ size_t bmlp_copy_budget(void)
 #endif
 }
 
+double bmlp_physical_memory(void)
+{
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+
+    if (pages > 0 && page > 0)
+        return (double)pages * (double)page;
+#endif
+    return 0.0;
+}
+
 void bmlp_free_floats(float *p)
 {
     free(p);

@@ -22,6 +22,9 @@ void *bmlp_alloc_table(size_t bytes);
  * sysconf cannot report the memory sizes. */
 size_t bmlp_copy_budget(void);
 
+/* Returns the bytes of physical memory of the machine, or 0 where sysconf cannot report them. */
+double bmlp_physical_memory(void);
+
 /* Frees memory from bmlp_alloc_floats. Accepts NULL. */
 void bmlp_free_floats(float *p);
 

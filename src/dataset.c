@@ -16,6 +16,17 @@ bmlp_status_t bmlp_dataset_alloc(bmlp_dataset_t *ds, size_t n_samples, size_t n_
                          "dataset of %zu samples x %zu features is out of range (samples at "
                          "most %zu, features 1 to %zu)",
                          n_samples, n_features, BMLP_MAX_SAMPLES, BMLP_MAX_FEATURES);
+    /* A dataset larger than the machine's memory is refused here. With memory overcommit the
+     * allocation would succeed, and the process would be killed while filling it. */
+    double bytes = ((double)n_samples * (double)(n_features + 1) + 2.0) * sizeof(float);
+    double memory = bmlp_physical_memory();
+    const double gib = 1024.0 * 1024.0 * 1024.0;
+
+    if (memory > 0.0 && bytes > memory)
+        return bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
+                         "a dataset of %zu samples x %zu features needs %.1f GiB, more than the "
+                         "%.1f GiB of memory of this machine",
+                         n_samples, n_features, bytes / gib, memory / gib);
     /* Both bounds are powers of two whose product is 2^54, so the product cannot overflow. */
     ds->x = bmlp_alloc_table((n_samples * n_features + 1) * sizeof(float));
     ds->y = bmlp_alloc_table((n_samples + 1) * sizeof(float));

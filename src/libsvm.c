@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "bmlp/dataset.h"
 #include "error.h"
 #include "numparse.h"
@@ -394,17 +395,6 @@ static bmlp_status_t read_all_in_c_locale(libsvm_reader_t *r)
     return status;
 }
 
-/* Returns the bytes of physical memory, or 0 when the system does not report them. */
-static double physical_memory_bytes(void)
-{
-    long pages = sysconf(_SC_PHYS_PAGES);
-    long page_size = sysconf(_SC_PAGESIZE);
-
-    if (pages <= 0 || page_size <= 0)
-        return 0.0;
-    return (double)pages * (double)page_size;
-}
-
 /* Rejects a dense dataset larger than physical memory. calloc alone would not, because with
  * memory overcommit it returns such a block, and the program is killed once training touches
  * it. The message names where the feature count came from, which is usually what is wrong. */
@@ -412,7 +402,7 @@ static bmlp_status_t check_dense_size(libsvm_reader_t *r, size_t d)
 {
     const double gib = 1024.0 * 1024.0 * 1024.0;
     double bytes = (double)r->n_rows * (double)d * sizeof(float);
-    double memory = physical_memory_bytes();
+    double memory = bmlp_physical_memory();
 
     if (memory == 0.0 || bytes <= memory)
         return BMLP_OK;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "bmlp/bmlp.h"
 #include "random.h"
 #include "synth.h"
@@ -505,10 +506,33 @@ static void teacher_options_rejected(void **state)
     assert_int_equal(bmlp_synth_generate(&opt, &ds, &err), BMLP_ERR_INVALID_ARGUMENT);
 }
 
+/* A synthetic set larger than the machine's memory gets a clear error and no dataset. With
+ * memory overcommit its two allocations, each below the memory, would succeed, and the process
+ * would be killed while filling them. */
+static void dataset_beyond_memory_rejected(void **state)
+{
+    double memory = bmlp_physical_memory();
+    /* Moons: 2 features and the label, 12 bytes a sample. */
+    double n = 1.5 * memory / 12.0;
+    bmlp_synth_options_t opt = {BMLP_SYNTH_MOONS, 0, 2, 0.1, 1, 0, 0.0};
+    bmlp_dataset_t ds;
+    bmlp_error_t err;
+
+    (void)state;
+    if (memory == 0.0 || n > (double)BMLP_MAX_SAMPLES)
+        skip();
+    opt.n_samples = (size_t)n;
+    assert_int_equal(bmlp_synth_generate(&opt, &ds, &err), BMLP_ERR_NO_MEMORY);
+    assert_non_null(strstr(err.message, "GiB of memory of this machine"));
+    assert_null(ds.x);
+    assert_null(ds.y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(kind_names_round_trip),
+        cmocka_unit_test(dataset_beyond_memory_rejected),
         cmocka_unit_test(sample_depends_on_index_only),
         cmocka_unit_test(spiral_arms_turned_by_pi),
         cmocka_unit_test(teacher_features_standard_normal),
