@@ -505,6 +505,8 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source
     size_t batches = (n + batch - 1) / batch;
     size_t failed = 0;
     int threads = (int)st->threads;
+    /* Batches between two calls of on_progress. */
+    size_t progress_every = (BMLP_PROGRESS_SAMPLES + batch - 1) / batch;
 
     memset(st->phase, 0, sizeof(st->phase));
     st->window_len = 0; /* each epoch has its own order */
@@ -563,6 +565,8 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source
             if (t == 0) {
                 *loss_sum += loss;
                 *correct_sum += correct;
+                if (st->on_progress != NULL && (b + 1) % progress_every == 0 && b + 1 < batches)
+                    st->on_progress(st->epoch, start + count, n, st->progress_user);
             }
             /* When the threads split the update, the next step reads parameters that other
              * threads updated. */

@@ -41,6 +41,9 @@ typedef struct bmlp_stepper {
     size_t window_len;   /* how many, or 0 when none are computed */
     int use_small;       /* nonzero: chunks run small_step, not the tiles */
     int profile;         /* nonzero: time the phases of each step */
+    bmlp_progress_callback_t on_progress; /* called within an epoch, or NULL */
+    void *progress_user;
+    size_t epoch; /* the epoch that bmlp_stepper_epoch runs, for on_progress */
     /* Seconds per phase of each thread in the current epoch, a cache line per thread. */
     struct {
         double seconds[8];

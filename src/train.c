@@ -90,6 +90,7 @@ static bmlp_status_t train_epoch(run_t *run, size_t epoch, bmlp_epoch_report_t *
     order->use_epoch = run->opt->shuffle;
     if (run->opt->shuffle)
         bmlp_permutation_init(&order->epoch, order->n_train, run->opt->seed, stream);
+    run->stepper.epoch = epoch;
     failed = bmlp_stepper_epoch(&run->stepper, run->net, run->src, order, batch,
                                 run->opt->learning_rate, &loss_sum, &hits);
     if (failed != 0) {
@@ -384,6 +385,8 @@ bmlp_status_t bmlp_train_source(bmlp_net_t *net, const bmlp_source_t *src,
     if (st != BMLP_OK)
         return st;
     run.stepper.profile = opt->profile;
+    run.stepper.on_progress = opt->on_progress;
+    run.stepper.progress_user = opt->user;
     copy_rows(&run);
     result->n_train = run.order.n_train;
     result->n_val = run.order.n_val;

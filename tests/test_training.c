@@ -264,6 +264,65 @@ static void same_seed_same_model(void **state)
     bmlp_dataset_free(&ds);
 }
 
+/* The calls of an on_progress callback, in order. */
+typedef struct progress_log {
+    size_t calls;
+    size_t epoch[16], done[16], total[16];
+} progress_log_t;
+
+static void log_progress(size_t epoch, size_t done, size_t total, void *user)
+{
+    progress_log_t *log = user;
+
+    if (log->calls < 16) {
+        log->epoch[log->calls] = epoch;
+        log->done[log->calls] = done;
+        log->total[log->calls] = total;
+    }
+    log->calls++;
+}
+
+/* on_progress comes after every BMLP_PROGRESS_SAMPLES samples, rounded up to whole batches
+ * (66 batches of 1000), within each epoch but not after its last batch, with one and with two
+ * threads. Training gives the same bits with it as without. */
+static void progress_reported_within_epochs(void **state)
+{
+    bmlp_synth_options_t synth = {BMLP_SYNTH_MOONS, 300000, 2, 0.2, 3, 0, 0.0};
+    const size_t hidden[] = {4};
+    bmlp_train_options_t opt;
+    bmlp_dataset_t ds;
+    bmlp_net_t *plain, *watched;
+    bmlp_error_t err;
+
+    (void)state;
+    assert_int_equal(bmlp_synth_generate(&synth, &ds, &err), BMLP_OK);
+    bmlp_train_options_default(&opt);
+    opt.epochs = 2;
+    opt.batch_size = 1000;
+    opt.val_split = 0.0;
+    train_new(&ds, hidden, 1, &opt, &plain);
+    for (size_t threads = 1; threads <= 2; threads++) {
+        progress_log_t log = {0};
+
+        opt.threads = threads;
+        opt.exact_threads = 1;
+        opt.on_progress = log_progress;
+        opt.user = &log;
+        train_new(&ds, hidden, 1, &opt, &watched);
+        assert_int_equal(log.calls, 8);
+        for (size_t i = 0; i < 8; i++) {
+            assert_int_equal(log.epoch[i], 1 + i / 4);
+            assert_int_equal(log.done[i], 66000 * (1 + i % 4));
+            assert_int_equal(log.total[i], 300000);
+        }
+        assert_memory_equal(bmlp_net_params(plain), bmlp_net_params(watched),
+                            bmlp_net_num_params(plain) * sizeof(float));
+        bmlp_net_free(watched);
+    }
+    bmlp_net_free(plain);
+    bmlp_dataset_free(&ds);
+}
+
 /* Training changes the parameters and leaves the gradient buffer as it was, through the tile
  * kernels (32-16-1) and through small_step (2-3-1). */
 static void training_leaves_gradient_buffer(void **state)
@@ -483,6 +542,7 @@ int main(void)
         cmocka_unit_test(tile_step_matches_explicit_steps),
         cmocka_unit_test(batch_larger_than_dataset),
         cmocka_unit_test(same_seed_same_model),
+        cmocka_unit_test(progress_reported_within_epochs),
         cmocka_unit_test(training_leaves_gradient_buffer),
         cmocka_unit_test(infinite_parameters_after_finite_loss),
         cmocka_unit_test(standardization_overflow_rejected),

@@ -118,6 +118,15 @@ typedef struct bmlp_epoch_report {
 /* Called after every epoch; a nonzero return stops training with BMLP_ERR_CANCELLED. */
 typedef int (*bmlp_epoch_callback_t)(const bmlp_epoch_report_t *report, void *user);
 
+/* Samples of an epoch between two calls of the progress callback, rounded up to whole batches. */
+#define BMLP_PROGRESS_SAMPLES ((size_t)1 << 16)
+
+/* Called during an epoch (counted from 1) after about every BMLP_PROGRESS_SAMPLES samples, with
+ * the number of its training samples done so far and their total. It is not called after the
+ * last batch, which on_epoch reports. One thread calls it while the others wait or train, so
+ * it should return quickly. */
+typedef void (*bmlp_progress_callback_t)(size_t epoch, size_t done, size_t total, void *user);
+
 /* Options of bmlp_train. */
 typedef struct bmlp_train_options {
     size_t epochs;
@@ -136,7 +145,8 @@ typedef struct bmlp_train_options {
     int profile;       /* nonzero: time the phases of each step (a clock read per phase and
                           chunk) */
     bmlp_epoch_callback_t on_epoch;
-    void *user;
+    bmlp_progress_callback_t on_progress; /* NULL for none */
+    void *user;                           /* passed to on_epoch and on_progress */
 } bmlp_train_options_t;
 
 /* Defaults: 20 epochs, batch 32, learning rate 0.5, seed 1, validation split 0.2, shuffle,

@@ -124,6 +124,9 @@ extern const char cli_data_help[];
 /* Loads the dataset that data describes. On failure prints the error and returns its status. */
 bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bmlp_dataset_t *ds);
 
+/* Returns the seconds of CLOCK_MONOTONIC. */
+double cli_now_seconds(void);
+
 /* Flushes standard output and returns 1 when what was printed there could not be written,
  * after printing "bmlp CMD: cannot write to standard output: REASON" (or "bmlp: ..." for a
  * NULL cmd) to stderr once per process. Returns 0 when everything was written. */

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -85,14 +84,6 @@ typedef struct progress {
     int stdout_failed;      /* the summary could not be written, which cancelled the write */
 } progress_t;
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The signal (SIGINT, SIGTERM or SIGHUP) that asked gen to stop, 0 while none has. */
 static volatile sig_atomic_t stop_signal;
 
@@ -137,7 +128,7 @@ static int print_summary(const gen_args_t *a)
 /* Updates the percentage line on standard error, when it is a terminal. */
 static void show_line(progress_t *p, uint64_t done, uint64_t total)
 {
-    double t = now_seconds();
+    double t = cli_now_seconds();
 
     if (t - (p->line_shown ? p->last : p->start) < 0.1 && done < total)
         return;
@@ -293,7 +284,7 @@ int cmd_gen(int argc, char **argv)
     if (rc != 0)
         return rc > 0 ? EXIT_OK : EXIT_USAGE;
     bmlp_error_clear(&err);
-    progress.start = now_seconds();
+    progress.start = cli_now_seconds();
     progress.on_terminal = isatty(STDERR_FILENO);
     catch_stop_signals();
     st = bmlp_synth_write(&args.synth, args.out, (bmlp_file_format_t)args.format, show_progress,

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -10,8 +11,9 @@ static const char train_help[] =
     "Usage: bmlp train [OPTIONS]\n"
     "\n"
     "Trains a network by mini-batch SGD on binary cross-entropy. Prints the configuration,\n"
-    "one line per epoch and the final figures as 'key: value' lines. Without --data it\n"
-    "trains on synth:moons (4000 samples).\n"
+    "one line per epoch and the final figures as 'key: value' lines. On a terminal, an\n"
+    "epoch that runs longer than a second shows its progress on standard error. Without\n"
+    "--data it trains on synth:moons (4000 samples).\n"
     "\n"
     "%s"
     "\n"
@@ -237,9 +239,43 @@ static void print_config(const train_args_t *a, const bmlp_net_t *net, const bml
     fflush(stdout);
 }
 
+/* Progress within an epoch, on standard error when it is a terminal: shown once an epoch has
+ * run for a second, updated at most 5 times a second, and erased before the epoch's line. */
+static struct {
+    double epoch_start; /* seconds, CLOCK_MONOTONIC */
+    double last;        /* time of the last update */
+    int width;          /* characters of the line shown, 0 when none is */
+} progress;
+
+static void show_progress(size_t epoch, size_t done, size_t total, void *user)
+{
+    double t = cli_now_seconds();
+    int width;
+
+    (void)user;
+    if (t - progress.epoch_start < 1.0 || (progress.width > 0 && t - progress.last < 0.2))
+        return;
+    width = fprintf(stderr, "\repoch %zu: %3d%% (%zu of %zu samples)", epoch,
+                    (int)(100.0 * (double)done / (double)total), done, total);
+    fflush(stderr);
+    progress.width = width > 0 ? width : 0;
+    progress.last = t;
+}
+
+/* Overwrites the progress line with spaces, if one is shown. */
+static void erase_progress(void)
+{
+    if (progress.width > 0) {
+        fprintf(stderr, "\r%*s\r", progress.width, "");
+        fflush(stderr);
+    }
+    progress.width = 0;
+}
+
 static int print_epoch(const bmlp_epoch_report_t *r, void *user)
 {
     (void)user;
+    erase_progress();
     if (isnan(r->val_loss))
         printf("%6zu %11.5f %10.4f %10s %10s %12.4g\n", r->epoch, r->train_loss, r->train_accuracy,
                "-", "-", r->samples_per_second);
@@ -247,6 +283,7 @@ static int print_epoch(const bmlp_epoch_report_t *r, void *user)
         printf("%6zu %11.5f %10.4f %10.5f %10.4f %12.4g\n", r->epoch, r->train_loss,
                r->train_accuracy, r->val_loss, r->val_accuracy, r->samples_per_second);
     fflush(stdout);
+    progress.epoch_start = cli_now_seconds();
     return 0;
 }
 
@@ -291,8 +328,12 @@ static int run_training(train_args_t *a, const bmlp_source_t *src)
     if (!a->quiet) {
         print_config(a, net, src, isa);
         a->train.on_epoch = print_epoch;
+        if (isatty(STDERR_FILENO))
+            a->train.on_progress = show_progress;
     }
+    progress.epoch_start = cli_now_seconds();
     st = bmlp_train_source(net, src, &a->train, &result, &err);
+    erase_progress();
     if (st != BMLP_OK) {
         cli_print_error("train", &err);
         bmlp_net_free(net);
