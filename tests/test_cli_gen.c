@@ -229,6 +229,10 @@ static void gen_usage_errors_exit_2(void **state)
     snprintf(args, sizeof(args), "gen moons --samples 10 --out %s/x.bin", cli_tmpdir);
     assert_int_equal(cli_run(args), 2);
     cli_expect_output("cannot tell the format of");
+    snprintf(args, sizeof(args), "gen moons --samples 10 --format csv --out %s/y.npy", cli_tmpdir);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("--format csv does not match the extension of");
+    assert_int_equal(cli_count_temp_files(), 0);
     assert_false(cli_exists("x.npy"));
 }
 

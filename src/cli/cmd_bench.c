@@ -169,7 +169,10 @@ static int bench_option(int opt, const char *arg, bench_args_t *a, workload_t *c
     case OPT_ISA:
         if (bmlp_isa_parse(arg, &a->isa) == 0)
             return 0;
-        cli_usage_error("bench", "--isa: unknown instruction set '%s'", arg);
+        cli_usage_error("bench",
+                        "--isa: unknown instruction set '%s' (expected auto, scalar, avx2 or "
+                        "avx512)",
+                        arg);
         return -1;
     case OPT_REPEATS:
         return cli_parse_size("bench", "repeats", arg, 1, 1000, &a->repeats);

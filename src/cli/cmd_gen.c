@@ -32,7 +32,8 @@ static const char gen_help[] =
     "                   (default 1, as --data-seed of train)\n"
     "  --out FILE       file to write (required)\n"
     "  --format NAME    npy, csv or libsvm (default: npy for a .npy file, libsvm for .svm\n"
-    "                   or .libsvm, csv for .csv)\n"
+    "                   or .libsvm, csv for .csv); needed for any other extension, and\n"
+    "                   it must match one of these\n"
     "  -h, --help       show this help\n"
     "\n"
     "Formats: npy is a version 1.0 '<f4' array with the 0/1 label as the last column; csv\n"
@@ -233,18 +234,24 @@ static int check_gen_args(int argc, char **argv, gen_args_t *a)
         return cli_usage_error("gen", "--out is required"), -1;
     if (bmlp_check_output_path(a->out, &err) != BMLP_OK)
         return cli_print_error("gen", &err), -1;
-    if (a->format < 0) {
-        bmlp_file_format_t format = cli_format_from_path(a->out);
-        size_t n = strlen(a->out);
+    bmlp_file_format_t implied = cli_format_from_path(a->out);
+    size_t n = strlen(a->out);
+    /* Set when the extension of out is one that names a format. */
+    int known = implied != BMLP_FORMAT_CSV || (n >= 4 && strcasecmp(a->out + n - 4, ".csv") == 0);
 
-        if (format == BMLP_FORMAT_CSV && (n < 4 || strcasecmp(a->out + n - 4, ".csv") != 0))
-            return cli_usage_error("gen",
-                                   "cannot tell the format of %s from its extension "
-                                   "(.npy, .csv, .svm or .libsvm); add --format",
-                                   a->out),
-                   -1;
-        a->format = (int)format;
-    }
+    if (a->format < 0 && !known)
+        return cli_usage_error("gen",
+                               "cannot tell the format of %s from its extension "
+                               "(.npy, .csv, .svm or .libsvm); add --format",
+                               a->out),
+               -1;
+    if (a->format >= 0 && known && a->format != (int)implied)
+        return cli_usage_error("gen", "--format %s does not match the extension of %s (%s)",
+                               cli_format_name((bmlp_file_format_t)a->format), a->out,
+                               cli_format_name(implied)),
+               -1;
+    if (a->format < 0)
+        a->format = (int)implied;
     return 0;
 }
 
