@@ -284,14 +284,12 @@ static bmlp_status_t parse_header(model_reader_t *r, model_layout_t *layout)
 static bmlp_status_t check_file_size(const model_layout_t *layout, uint64_t file_size,
                                      const char *path, bmlp_error_t *err)
 {
-    char text[24];
-
     if (file_size < layout->file_size)
-        return bmlp_fail(err, BMLP_ERR_FORMAT, path, 0, 0, u64_text(file_size, text),
+        return bmlp_fail(err, BMLP_ERR_FORMAT, path, 0, 0, NULL,
                          "truncated: expected %" PRIu64 " bytes, file has %" PRIu64,
                          layout->file_size, file_size);
     if (file_size > layout->file_size)
-        return bmlp_fail(err, BMLP_ERR_FORMAT, path, 0, 0, u64_text(file_size, text),
+        return bmlp_fail(err, BMLP_ERR_FORMAT, path, 0, 0, NULL,
                          "trailing bytes: expected %" PRIu64 " bytes, file has %" PRIu64,
                          layout->file_size, file_size);
     if (layout->file_size > SIZE_MAX)
