@@ -353,6 +353,28 @@ static void file_size_limit_fails_cleanly(void **state)
     assert_int_equal(cli_count_temp_files(), 0);
 }
 
+/* A bus error gives a message and status 1, not a crash. An NPY file too large to copy is read
+ * in place, and one that shrinks while it is read raises SIGBUS. The test sends SIGBUS to a
+ * long training run. In sanitizer builds, AddressSanitizer leaves SIGBUS to the command. */
+static void bus_error_reported(void **state)
+{
+    char command[1024], err[128];
+    int status;
+
+    (void)state;
+    snprintf(err, sizeof(err), "%s/bus.err", cli_tmpdir);
+    snprintf(command, sizeof(command),
+             "ASAN_OPTIONS=\"$ASAN_OPTIONS:handle_sigbus=0\" '%s' train --data synth:moons "
+             "--samples 100000 --epochs 1000000 --quiet >/dev/null 2>'%s' & "
+             "sleep 1; kill -BUS $!; wait $!",
+             BMLP_CLI_PATH, err);
+    status = system(command);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    snprintf(command, sizeof(command), "grep -q 'NPY data file was truncated' '%s'", err);
+    assert_int_equal(system(command), 0);
+}
+
 /* bench --json prints one object per thread count with the documented keys, and the two
  * thread counts trained the same weights (or the command would fail). */
 static void bench_json_reports_points(void **state)
@@ -412,6 +434,7 @@ int main(void)
         cmocka_unit_test(bad_output_paths_rejected),
         cmocka_unit_test(full_stdout_fails),
         cmocka_unit_test(file_size_limit_fails_cleanly),
+        cmocka_unit_test(bus_error_reported),
         cmocka_unit_test(bench_json_reports_points),
     };
 

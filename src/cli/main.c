@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -35,6 +36,21 @@ static int check_stdout(const char *cmd, int status)
     return status;
 }
 
+/* Reports a bus error and exits with status 1, with async-signal-safe calls only. On x86-64
+ * Linux, SIGBUS comes from reading a memory-mapped file past its end. bmlp maps only NPY data
+ * files, so one of them was truncated while it was read. */
+static void report_bus_error(int signo)
+{
+    static const char message[] =
+        "bmlp: bus error: an NPY data file was truncated while it was read through a memory map\n";
+
+    (void)signo;
+    if (write(STDERR_FILENO, message, sizeof(message) - 1) < 0) {
+        /* Nothing else can report the error. */
+    }
+    _exit(EXIT_FAILURE_OTHER);
+}
+
 typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -62,6 +78,7 @@ int main(int argc, char **argv)
      * EFBIG error. The command then removes its temporary file and reports the error, where the
      * signal would have killed it with the file left behind. */
     signal(SIGXFSZ, SIG_IGN);
+    signal(SIGBUS, report_bus_error);
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_USAGE;
