@@ -200,6 +200,12 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
                            net->num_params);
     for (size_t t = 0; t < st->threads && status == BMLP_OK; t++) {
         status = bmlp_workspace_create_tiles(net, st->chunk, isa, 0, &st->ws[t], err);
+        /* The chunk is a step's share of a batch, so the message names the batch too. */
+        if (status == BMLP_ERR_NO_MEMORY)
+            status = bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
+                               "cannot allocate the work buffers for batches of %zu samples "
+                               "(chunks of %zu samples per thread); use a smaller batch",
+                               batch, st->chunk);
         st->idx[t] = malloc(st->chunk * sizeof(size_t));
         st->next_idx[t] = malloc(st->chunk * sizeof(size_t));
         st->rows_x[t] = malloc(st->chunk * net->widths[0] * sizeof(float));
