@@ -26,7 +26,8 @@ typedef struct csv_reader {
     size_t header_line;    /* line of the header, 0 without one */
     size_t first_line;     /* line of the first data row, 0 before it is read */
     size_t n_fields;       /* fields per line, fixed by the header or the first data row */
-    size_t label_index;    /* 0-based field of the label */
+    size_t n_features;     /* n_fields, less the label field unless opt->no_label is set */
+    size_t label_index;    /* 0-based field of the label, n_fields with no label */
     size_t blank_line;     /* first blank line after the data started, 0 if none yet */
     size_t n_rows;
     size_t row_capacity;
@@ -39,6 +40,7 @@ void bmlp_csv_options_default(bmlp_csv_options_t *opt)
     opt->skip_lines = 0;
     opt->header = 0;
     opt->label_column = 0;
+    opt->no_label = 0;
 }
 
 /* Returns the 1-based field that contains byte offset of the current line. */
@@ -163,7 +165,7 @@ static bmlp_status_t reserve_row(csv_reader_t *r)
     if (capacity > SIZE_MAX / sizeof(float) / r->n_fields)
         return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->text.number, 0, NULL,
                          "dataset of %zu rows does not fit in memory", r->n_rows + 1);
-    x = realloc(r->x, capacity * (r->n_fields - 1) * sizeof(float));
+    x = realloc(r->x, capacity * r->n_features * sizeof(float));
     if (x != NULL)
         r->x = x;
     y = realloc(r->y, capacity * sizeof(float));
@@ -172,7 +174,7 @@ static bmlp_status_t reserve_row(csv_reader_t *r)
     if (x == NULL || y == NULL)
         return bmlp_fail(r->err, BMLP_ERR_NO_MEMORY, r->path, r->text.number, 0, NULL,
                          "cannot allocate memory for %zu rows of %zu features", capacity,
-                         r->n_fields - 1);
+                         r->n_features);
     r->row_capacity = capacity;
     return BMLP_OK;
 }
@@ -182,6 +184,16 @@ static bmlp_status_t set_shape(csv_reader_t *r, size_t n_fields)
 {
     size_t label_column = r->opt->label_column == 0 ? n_fields : r->opt->label_column;
 
+    if (r->opt->no_label) {
+        if (n_fields > BMLP_MAX_FEATURES)
+            return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 0, NULL,
+                             "line has %zu fields, more than the maximum of %zu features", n_fields,
+                             BMLP_MAX_FEATURES);
+        r->n_fields = n_fields;
+        r->n_features = n_fields;
+        r->label_index = n_fields;
+        return BMLP_OK;
+    }
     if (n_fields < 2)
         return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 0, NULL,
                          "line has only 1 field, need at least one feature and the label");
@@ -195,6 +207,7 @@ static bmlp_status_t set_shape(csv_reader_t *r, size_t n_fields)
                          "label column %zu is out of range, the line has %zu fields", label_column,
                          n_fields);
     r->n_fields = n_fields;
+    r->n_features = n_fields - 1;
     r->label_index = label_column - 1;
     return BMLP_OK;
 }
@@ -218,11 +231,12 @@ static bmlp_status_t check_field_count(csv_reader_t *r, size_t n_fields)
  * that each field is a string of its own. */
 static bmlp_status_t parse_row(csv_reader_t *r)
 {
-    size_t d = r->n_fields - 1;
-    float *x = r->x + r->n_rows * d;
+    float *x = r->x + r->n_rows * r->n_features;
     char *field = r->text.text;
     bmlp_status_t status = BMLP_OK;
 
+    if (r->opt->no_label)
+        r->y[r->n_rows] = 0.0f;
     for (size_t i = 0; i < r->n_fields && status == BMLP_OK; i++) {
         char *comma = strchr(field, ',');
 
@@ -313,7 +327,7 @@ static bmlp_status_t read_all(csv_reader_t *r)
  * the dataset's own. Shrinking them to size only tries to return spare capacity. */
 static void hand_over(csv_reader_t *r, bmlp_dataset_t *ds)
 {
-    size_t d = r->n_fields - 1;
+    size_t d = r->n_features;
     float *x = realloc(r->x, r->n_rows * d * sizeof(float));
     float *y = realloc(r->y, r->n_rows * sizeof(float));
 
@@ -357,6 +371,9 @@ bmlp_status_t bmlp_csv_load(const char *path, const bmlp_csv_options_t *opt, bml
     if (path == NULL || opt == NULL || ds == NULL)
         return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, NULL, 0, 0, NULL,
                          "bmlp_csv_load needs a path, options and a dataset");
+    if (opt->no_label && opt->label_column != 0)
+        return bmlp_fail(err, BMLP_ERR_INVALID_ARGUMENT, path, 0, 0, NULL,
+                         "a label column is given for a file without labels");
     memset(&r, 0, sizeof(r));
     r.path = path;
     r.opt = opt;

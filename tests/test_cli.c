@@ -197,6 +197,61 @@ static void write_text(const char *path, const char *text)
     fclose(f);
 }
 
+/* Reads a whole small file into buf; returns its size. */
+static size_t read_file(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(buf, 1, size, f);
+    fclose(f);
+    return n;
+}
+
+/* predict --no-label reads a CSV file of features only and predicts what it predicts for the
+ * same rows with their labels. Without the option, the error suggests it. */
+static void predict_without_labels(void **state)
+{
+    char args[512], model[128], features[128], with[128], without[128];
+    char a[1024], b[1024];
+    size_t na, nb;
+
+    (void)state;
+    snprintf(model, sizeof(model), "%s/nolabel.model", cli_tmpdir);
+    snprintf(features, sizeof(features), "%s/features.csv", cli_tmpdir);
+    snprintf(with, sizeof(with), "%s/with.txt", cli_tmpdir);
+    snprintf(without, sizeof(without), "%s/without.txt", cli_tmpdir);
+    write_text(features, "0.5,-1.25\n2,3e2\n-0.0,1e-3\n");
+    snprintf(args, sizeof(args), "train --data %s/basic_lf.csv --val-split 0 --quiet --out %s",
+             CSV_DIR, model);
+    assert_int_equal(cli_run(args), 0);
+    snprintf(args, sizeof(args), "predict --model %s --data %s/basic_lf.csv --out %s", model,
+             CSV_DIR, with);
+    assert_int_equal(cli_run(args), 0);
+    snprintf(args, sizeof(args), "predict --model %s --data %s --no-label --out %s", model,
+             features, without);
+    assert_int_equal(cli_run(args), 0);
+    na = read_file(with, a, sizeof(a));
+    nb = read_file(without, b, sizeof(b));
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na);
+
+    snprintf(args, sizeof(args), "predict --model %s --data %s", model, features);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("if the file has no label column, add --no-label");
+    snprintf(args, sizeof(args), "predict --model %s --data %s/basic_lf.csv --no-label", model,
+             CSV_DIR);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("with --no-label, the label column counts as a feature");
+    snprintf(args, sizeof(args), "eval --model %s --data %s --no-label", model, features);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("--no-label is an option of predict only");
+    snprintf(args, sizeof(args), "predict --model %s --data x.npy --no-label", model);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("--no-label applies to CSV files only");
+}
+
 /* Features near float's limit overflow the model's standardization (moons' features have stds
  * below 1). One such feature only saturates the sigmoids, and the sample is scored. Two of
  * opposite signs make infinities cancel into NaN: predict and eval then fail with exit status
@@ -224,18 +279,6 @@ static void extreme_features_in_predict_and_eval(void **state)
     snprintf(args, sizeof(args), "eval --model %s --data %s", model, data);
     assert_int_equal(cli_run(args), 2);
     cli_expect_output("sample 2 gives NaN: feature 1, value 3.4e+38, overflows float");
-}
-
-/* Reads a whole small file into buf; returns its size. */
-static size_t read_file(const char *path, char *buf, size_t size)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n;
-
-    assert_non_null(f);
-    n = fread(buf, 1, size, f);
-    fclose(f);
-    return n;
 }
 
 /* A training run stopped by SIGINT or SIGTERM in the middle leaves the previous model file as
@@ -428,6 +471,7 @@ int main(void)
         cmocka_unit_test(bad_csv_writes_no_model),
         cmocka_unit_test(failed_train_keeps_old_model),
         cmocka_unit_test(train_predict_eval_round_trip),
+        cmocka_unit_test(predict_without_labels),
         cmocka_unit_test(extreme_features_in_predict_and_eval),
         cmocka_unit_test(damaged_model_rejected),
         cmocka_unit_test(interrupted_train_keeps_old_model),

@@ -192,6 +192,39 @@ static void csv_label_column_first(void **state)
     bmlp_dataset_free(&ds);
 }
 
+/* Without a label column every field is a feature and each label is 0: basic_lf.csv gives its
+ * labels as a third feature. A label column cannot be named as well. */
+static void csv_no_label(void **state)
+{
+    const float x[] = {0.5f, -1.25f, 1.0f, 2.0f, 300.0f, 0.0f, -0.0f, 1e-3f, 1.0f};
+    const float y[] = {0.0f, 0.0f, 0.0f};
+    bmlp_csv_options_t opt = default_options();
+    char path[1024];
+    bmlp_dataset_t ds;
+    bmlp_error_t err;
+
+    (void)state;
+    opt.no_label = 1;
+    load_ok("basic_lf.csv", &opt, &ds);
+    assert_int_equal(ds.n_samples, 3);
+    assert_int_equal(ds.n_features, 3);
+    assert_memory_equal(ds.x, x, sizeof(x));
+    assert_memory_equal(ds.y, y, sizeof(y));
+    bmlp_dataset_free(&ds);
+    opt.skip_lines = 2;
+    opt.header = 1;
+    load_ok("skip_header.csv", &opt, &ds);
+    assert_int_equal(ds.n_features, 3);
+    assert_memory_equal(ds.x, x, sizeof(x));
+    bmlp_dataset_free(&ds);
+    opt = default_options();
+    opt.no_label = 1;
+    opt.label_column = 1;
+    snprintf(path, sizeof(path), "%s%s", CSV_DIR, "basic_lf.csv");
+    assert_int_equal(bmlp_csv_load(path, &opt, &ds, &err), BMLP_ERR_INVALID_ARGUMENT);
+    assert_null(ds.x);
+}
+
 /* FLT_MAX printed with %.9g loads as FLT_MAX, and 1e-50, far below the smallest float32
  * subnormal, loads as zero. */
 static void csv_float_limits(void **state)
@@ -707,6 +740,7 @@ int main(void)
         cmocka_unit_test(csv_skip_lines_and_header),
         cmocka_unit_test(csv_label_column_middle),
         cmocka_unit_test(csv_label_column_first),
+        cmocka_unit_test(csv_no_label),
         cmocka_unit_test(csv_float_limits),
         cmocka_unit_test(csv_label_spellings),
         cmocka_unit_test(csv_label_2),

@@ -38,6 +38,8 @@ typedef struct bmlp_csv_options {
     size_t skip_lines;   /* lines to skip before anything else is read */
     int header;          /* nonzero: the first line after the skipped ones names the columns */
     size_t label_column; /* 1-based column of the label; 0 means the last column */
+    int no_label;        /* nonzero: no label column, every field is a feature and each label
+                            is set to 0 (label_column must then be 0) */
 } bmlp_csv_options_t;
 
 /* Sets the defaults: skip nothing, no header, label in the last column. */

@@ -15,11 +15,13 @@ static const char predict_help[] =
     "Writes one line per sample: the predicted probability of class 1, a comma, and the\n"
     "predicted class (1 when the probability is at least 0.5). The model's standardization\n"
     "is applied to the features first. The data file has the layout used for training: its\n"
-    "label column is read and checked but not used.\n"
+    "label column is read and checked but not used. A CSV file without labels needs\n"
+    "--no-label.\n"
     "\n"
     "%s"
     "\n"
     "Output:\n"
+    "  --no-label           the CSV file has no label column: every field is a feature\n"
     "  --model MODEL        model file written by 'bmlp train --out'\n"
     "  --out FILE           write the predictions to FILE (replaced whole, only on\n"
     "                       success) instead of standard output\n"
@@ -37,12 +39,13 @@ static const char eval_help[] =
     "  --model MODEL        model file written by 'bmlp train --out'\n"
     "  -h, --help           show this help\n";
 
-enum { OPT_MODEL = 1, OPT_OUT };
+enum { OPT_MODEL = 1, OPT_OUT, OPT_NO_LABEL };
 
 static const struct option apply_options[] = {
     CLI_DATA_LONG_OPTIONS,
     {"model", required_argument, NULL, OPT_MODEL},
     {"out", required_argument, NULL, OPT_OUT},
+    {"no-label", no_argument, NULL, OPT_NO_LABEL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -73,8 +76,8 @@ static int parse_apply_args(const char *cmd, const char *help, int argc, char **
         }
         if (opt == '?' || opt == ':')
             return cli_option_error(cmd, opt, argv), -1;
-        if (opt == OPT_OUT && strcmp(cmd, "predict") != 0)
-            return cli_usage_error(cmd, "--out is an option of predict only"), -1;
+        if ((opt == OPT_OUT || opt == OPT_NO_LABEL) && strcmp(cmd, "predict") != 0)
+            return cli_usage_error(cmd, "%s is an option of predict only", argv[optind - 1]), -1;
         handled = cli_data_option(cmd, opt, optarg, &a->data);
         if (handled < 0)
             return -1;
@@ -82,7 +85,13 @@ static int parse_apply_args(const char *cmd, const char *help, int argc, char **
             a->model = optarg;
         if (opt == OPT_OUT)
             a->out = optarg;
+        if (opt == OPT_NO_LABEL) {
+            a->data.csv.no_label = 1;
+            a->data.csv_option = "--no-label";
+        }
     }
+    if (a->data.csv.no_label && a->data.csv.label_column != 0)
+        return cli_usage_error(cmd, "--no-label and --label-col exclude each other"), -1;
     if (optind < argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]), -1;
     if (a->model == NULL)
@@ -120,12 +129,16 @@ static int load_model_and_data(const char *cmd, const apply_args_t *a, bmlp_net_
         return cli_input_exit_status(st);
     }
     if (ds->n_features != bmlp_net_width(*net, 0)) {
+        size_t width = bmlp_net_width(*net, 0);
+        const char *hint = "";
+
+        if (cli_data_format(&a->data) == BMLP_FORMAT_LIBSVM)
+            hint = " (for a LIBSVM file, --features sets the count)";
+        else if (a->data.csv.no_label && ds->n_features == width + 1)
+            hint = " (with --no-label, the label column counts as a feature)";
         fprintf(stderr, "bmlp %s: %s has %zu feature%s but the model %s takes %zu%s\n", cmd,
-                a->data.source, ds->n_features, ds->n_features == 1 ? "" : "s", a->model,
-                bmlp_net_width(*net, 0),
-                cli_data_format(&a->data) == BMLP_FORMAT_LIBSVM
-                    ? " (for a LIBSVM file, --features sets the count)"
-                    : "");
+                a->data.source, ds->n_features, ds->n_features == 1 ? "" : "s", a->model, width,
+                hint);
         bmlp_dataset_free(ds);
         bmlp_net_free(*net);
         return EXIT_USAGE;
