@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli.h"
@@ -27,7 +28,8 @@ static const char bench_help[] =
     "\n"
     "Options:\n"
     "  --workload NAME      S (2-2-1, 1,048,576 samples), M (32-256-1, 262,144 samples),\n"
-    "                       D (64-256-256-1, 131,072 samples) or all (default all)\n"
+    "                       D (64-256-256-1, 131,072 samples) or all (default all), in\n"
+    "                       either case\n"
     "  --features D         inputs of a custom shape, 1 to 1048576 (needs --hidden)\n"
     "  --hidden LIST        hidden widths of a custom shape, such as 64,64, or none\n"
     "  --samples N          samples of a custom shape, 1 to 2^30 (default 65536)\n"
@@ -136,7 +138,7 @@ static int select_workload(const char *name, bench_args_t *a)
 {
     a->num_workloads = 0;
     for (size_t i = 0; i < 3; i++)
-        if (strcmp(name, "all") == 0 || strcmp(name, standard[i].name) == 0)
+        if (strcasecmp(name, "all") == 0 || strcasecmp(name, standard[i].name) == 0)
             a->workloads[a->num_workloads++] = standard[i];
     if (a->num_workloads == 0) {
         cli_usage_error("bench", "--workload: unknown workload '%s' (expected S, M, D or all)",

@@ -26,7 +26,7 @@ static const char gen_help[] =
     "                   in feature units, 0 to 1e6 (default 0.1)\n"
     "  --teacher-hidden N\n"
     "                   hidden units of the random network that labels teacher, 1 to 4096\n"
-    "                   (default 16)\n"
+    "                   (default 16), with features x N at most 16777216\n"
     "  --label-noise P  probability that a teacher label is flipped, 0 to 0.5 (default 0)\n"
     "  --seed S         seed of the generator; sample i depends only on S and i\n"
     "                   (default 1, as --data-seed of train)\n"

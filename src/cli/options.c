@@ -196,7 +196,7 @@ const char cli_data_help[] =
     "                          feature, in feature units, 0 to 1e6 (default 0.1)\n"
     "  --data-seed S           seed of the synthetic generator, 0 to 2^64 - 1 (default 1)\n"
     "  --teacher-hidden N      hidden units of the random network that labels synth:teacher,\n"
-    "                          1 to 4096 (default 16)\n"
+    "                          1 to 4096 (default 16), with features x N at most 16777216\n"
     "  --label-noise P         probability that a synth:teacher label is flipped, 0 to 0.5\n"
     "                          (default 0)\n";
 
