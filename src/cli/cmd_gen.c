@@ -115,14 +115,13 @@ static void die_by_stop_signal(void)
     raise(stop_signal);
 }
 
-/* Prints the summary of a finished write to standard output. Returns 1 when it could not be
- * written. */
+/* Prints what was generated to standard output, all of the summary but its last line, which
+ * names the file once it is in place. Returns 1 when it could not be written. */
 static int print_summary(const gen_args_t *a)
 {
     printf("samples: %zu\n", a->synth.n_samples);
     printf("features: %zu\n", bmlp_synth_num_features(&a->synth));
     printf("format: %s\n", cli_format_name((bmlp_file_format_t)a->format));
-    printf("out: %s\n", a->out);
     return cli_stdout_failed("gen");
 }
 
@@ -155,7 +154,8 @@ static int show_progress(uint64_t done, uint64_t total, void *user)
     if (p->on_terminal)
         show_line(p, done, total);
     /* The last call comes before the file is renamed into place. A summary that cannot be
-     * written fails the command, and then no file is left. */
+     * written fails the command, and then no file is left. A failed rename after it leaves the
+     * summary without its "out:" line. */
     if (done == total && print_summary(p->args)) {
         p->stdout_failed = 1;
         return 1;
@@ -306,5 +306,6 @@ int cmd_gen(int argc, char **argv)
         cli_print_error("gen", &err);
         return st == BMLP_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_FAILURE_OTHER;
     }
+    printf("out: %s\n", args.out);
     return EXIT_OK;
 }

@@ -20,8 +20,10 @@ static const char predict_help[] =
     "\n"
     "%s"
     "\n"
-    "Output:\n"
+    "Files without labels:\n"
     "  --no-label           the CSV file has no label column: every field is a feature\n"
+    "\n"
+    "Output:\n"
     "  --model MODEL        model file written by 'bmlp train --out'\n"
     "  --out FILE           write the predictions to FILE (replaced whole, only on\n"
     "                       success) instead of standard output\n"
@@ -77,7 +79,9 @@ static int parse_apply_args(const char *cmd, const char *help, int argc, char **
         if (opt == '?' || opt == ':')
             return cli_option_error(cmd, opt, argv), -1;
         if ((opt == OPT_OUT || opt == OPT_NO_LABEL) && strcmp(cmd, "predict") != 0)
-            return cli_usage_error(cmd, "%s is an option of predict only", argv[optind - 1]), -1;
+            return cli_usage_error(cmd, "%s is an option of predict only",
+                                   opt == OPT_OUT ? "--out" : "--no-label"),
+                   -1;
         handled = cli_data_option(cmd, opt, optarg, &a->data);
         if (handled < 0)
             return -1;
@@ -136,6 +140,9 @@ static int load_model_and_data(const char *cmd, const apply_args_t *a, bmlp_net_
             hint = " (for a LIBSVM file, --features sets the count)";
         else if (a->data.csv.no_label && ds->n_features == width + 1)
             hint = " (with --no-label, the label column counts as a feature)";
+        else if (!a->data.csv.no_label && strcmp(cmd, "predict") == 0 &&
+                 cli_data_format(&a->data) == BMLP_FORMAT_CSV && ds->n_features + 1 == width)
+            hint = " (if the file has no label column, add --no-label)";
         fprintf(stderr, "bmlp %s: %s has %zu feature%s but the model %s takes %zu%s\n", cmd,
                 a->data.source, ds->n_features, ds->n_features == 1 ? "" : "s", a->model, width,
                 hint);
@@ -246,7 +253,7 @@ int cmd_predict(int argc, char **argv)
     if (rc == EXIT_OK && args.out != NULL) {
         rc = save_predictions(args.out, prob, ds.n_samples);
     } else if (rc == EXIT_OK && write_predictions(stdout, prob, ds.n_samples) != 0) {
-        fprintf(stderr, "bmlp predict: cannot write to standard output: %s\n", strerror(errno));
+        cli_stdout_failed("predict");
         rc = EXIT_FAILURE_OTHER;
     }
     free(prob);

@@ -16,7 +16,7 @@ static const char *const format_names[] = {
 int cli_parse_format(const char *cmd, const char *text, bmlp_file_format_t *format)
 {
     for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++) {
-        if (strcmp(text, format_names[i]) == 0) {
+        if (strcasecmp(text, format_names[i]) == 0) {
             *format = (bmlp_file_format_t)i;
             return 0;
         }

@@ -38,11 +38,11 @@ static int check_stdout(const char *cmd, int status)
 
 /* Reports a bus error and exits with status 1, with async-signal-safe calls only. On x86-64
  * Linux, SIGBUS comes from reading a memory-mapped file past its end. bmlp maps only NPY data
- * files, so one of them was truncated while it was read. */
+ * files, so one of them was most likely truncated while it was read. */
 static void report_bus_error(int signo)
 {
     static const char message[] =
-        "bmlp: bus error: an NPY data file was truncated while it was read through a memory map\n";
+        "bmlp: bus error, most likely from an NPY data file truncated while it was read\n";
 
     (void)signo;
     if (write(STDERR_FILENO, message, sizeof(message) - 1) < 0) {

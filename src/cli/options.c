@@ -385,9 +385,12 @@ bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bml
     }
     if (st != BMLP_OK)
         cli_print_error(cmd, &err);
-    /* A file of features only fails on its last feature, read as the label. */
+    /* A file of features only fails on its last feature, read as the label, or on a single
+     * column. */
     if (st == BMLP_ERR_PARSE && strcmp(cmd, "predict") == 0 && !data->csv.no_label &&
-        cli_data_format(data) == BMLP_FORMAT_CSV && strncmp(err.message, "invalid label", 13) == 0)
+        cli_data_format(data) == BMLP_FORMAT_CSV &&
+        (strncmp(err.message, "invalid label", 13) == 0 ||
+         strncmp(err.message, "line has only 1 field", 21) == 0))
         fprintf(stderr, "bmlp predict: if the file has no label column, add --no-label\n");
     return st;
 }
