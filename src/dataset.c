@@ -16,7 +16,7 @@ bmlp_status_t bmlp_dataset_alloc(bmlp_dataset_t *ds, size_t n_samples, size_t n_
                          "dataset of %zu samples x %zu features is out of range (samples at "
                          "most %zu, features 1 to %zu)",
                          n_samples, n_features, BMLP_MAX_SAMPLES, BMLP_MAX_FEATURES);
-    /* A dataset larger than the machine's memory is refused here. With memory overcommit the
+    /* A dataset larger than the machine's memory is rejected here. With memory overcommit the
      * allocation would succeed, and the process would be killed while filling it. */
     double bytes = ((double)n_samples * (double)(n_features + 1) + 2.0) * sizeof(float);
     double memory = bmlp_physical_memory();

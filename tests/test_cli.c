@@ -68,7 +68,7 @@ static void usage_errors_exit_2(void **state)
     assert_int_equal(cli_run("train --data synth:nope"), 2);
     cli_expect_output("unknown synthetic set");
     assert_int_equal(cli_run("train --data ''"), 2);
-    cli_expect_output("--data: the path is empty");
+    cli_expect_output("--data: missing path (the value is empty)");
     /* A shape that the library rejects fails before bench measures anything. */
     assert_int_equal(cli_run("bench --features 1048576 --hidden 1048576"), 2);
     cli_expect_output("parameters; at most 1073741824 are supported");
@@ -209,8 +209,8 @@ static size_t read_file(const char *path, char *buf, size_t size)
     return n;
 }
 
-/* predict --no-label reads a CSV file of features only and predicts what it predicts for the
- * same rows with their labels. Without the option, the error suggests it. */
+/* predict --no-label reads a CSV file of features only and gives the same predictions as for
+ * the same rows with labels. Without the option, the error suggests it. */
 static void predict_without_labels(void **state)
 {
     char args[512], model[128], features[128], with[128], without[128];
@@ -256,6 +256,9 @@ static void predict_without_labels(void **state)
     assert_int_equal(cli_run(args), 2);
     cli_expect_output("has 1 feature but the model");
     cli_expect_output("(if the file has no label column, add --no-label)");
+    snprintf(args, sizeof(args), "predict --model %s --data %s/bad_one_column.csv", model, CSV_DIR);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("if the file has no label column, add --no-label");
     snprintf(args, sizeof(args), "predict --model %s --data x.npy --no-label", model);
     assert_int_equal(cli_run(args), 2);
     cli_expect_output("--no-label applies to CSV files only");
@@ -386,8 +389,8 @@ static void full_stdout_fails(void **state)
     assert_int_equal(cli_count_temp_files(), 0);
 }
 
-/* A write past the file size limit fails with an error and leaves no file, where the signal of
- * that limit would have killed the command with its temporary file in place. */
+/* A write past the file size limit fails with an error and leaves no file. Unless the command
+ * ignores SIGXFSZ, the signal kills it and leaves the temporary file. */
 static void file_size_limit_fails_cleanly(void **state)
 {
     char command[512], csv[128];
@@ -405,9 +408,9 @@ static void file_size_limit_fails_cleanly(void **state)
     assert_int_equal(cli_count_temp_files(), 0);
 }
 
-/* A bus error gives a message and status 1, not a crash. An NPY file too large to copy is read
- * in place, and one that shrinks while it is read raises SIGBUS. The test sends SIGBUS to a
- * long training run. In sanitizer builds, AddressSanitizer leaves SIGBUS to the command. */
+/* A bus error gives a message and status 1, not a crash. A truncated NPY file that training
+ * reads in place raises it, and the test sends SIGBUS to a long run instead. Sanitizer builds
+ * leave SIGBUS to the command. */
 static void bus_error_reported(void **state)
 {
     char command[1024], err[128];

@@ -282,9 +282,9 @@ static void log_progress(size_t epoch, size_t done, size_t total, void *user)
     log->calls++;
 }
 
-/* on_progress comes after every BMLP_PROGRESS_SAMPLES samples, rounded up to whole batches
- * (66 batches of 1000), within each epoch but not after its last batch, with one and with two
- * threads. Training gives the same bits with it as without. */
+/* on_progress comes after every 66 batches of 1000 samples (BMLP_PROGRESS_SAMPLES rounded up to
+ * whole batches) of each epoch, not after its last batch, on one and on two threads. Training
+ * gives the same bits with it as without. */
 static void progress_reported_within_epochs(void **state)
 {
     bmlp_synth_options_t synth = {BMLP_SYNTH_MOONS, 300000, 2, 0.2, 3, 0, 0.0};

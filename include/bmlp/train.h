@@ -122,9 +122,8 @@ typedef int (*bmlp_epoch_callback_t)(const bmlp_epoch_report_t *report, void *us
 #define BMLP_PROGRESS_SAMPLES ((size_t)1 << 16)
 
 /* Called during an epoch (counted from 1) after about every BMLP_PROGRESS_SAMPLES samples, with
- * the number of its training samples done so far and their total. It is not called after the
- * last batch, which on_epoch reports. One thread calls it while the others wait or train, so
- * it should return quickly. */
+ * the epoch's training samples done so far and their total, but not after the last batch, which
+ * on_epoch reports. One thread calls it while the others wait or train, so it must be quick. */
 typedef void (*bmlp_progress_callback_t)(size_t epoch, size_t done, size_t total, void *user);
 
 /* Options of bmlp_train. */

@@ -127,9 +127,9 @@ bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bml
 /* Returns the seconds of CLOCK_MONOTONIC. */
 double cli_now_seconds(void);
 
-/* Flushes standard output and returns 1 when what was printed there could not be written,
- * after printing "bmlp CMD: cannot write to standard output: REASON" (or "bmlp: ..." for a
- * NULL cmd) to stderr once per process. Returns 0 when everything was written. */
+/* Flushes standard output and returns 1 if anything printed there could not be written. It then
+ * prints "bmlp CMD: cannot write to standard output: REASON" ("bmlp: ..." for a NULL cmd) to
+ * stderr, once per process. Returns 0 otherwise. */
 int cli_stdout_failed(const char *cmd);
 
 /* Prints "bmlp CMD: error text" to stderr. */

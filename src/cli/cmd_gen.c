@@ -115,8 +115,8 @@ static void die_by_stop_signal(void)
     raise(stop_signal);
 }
 
-/* Prints what was generated to standard output, all of the summary but its last line, which
- * names the file once it is in place. Returns 1 when it could not be written. */
+/* Prints the summary of the generated set to standard output, except its last line, which names
+ * the file after it is in place. Returns 1 when the summary could not be written. */
 static int print_summary(const gen_args_t *a)
 {
     printf("samples: %zu\n", a->synth.n_samples);
@@ -246,9 +246,10 @@ static int check_gen_args(int argc, char **argv, gen_args_t *a)
                                a->out),
                -1;
     if (a->format >= 0 && known && a->format != (int)implied)
-        return cli_usage_error("gen", "--format %s does not match the extension of %s (%s)",
-                               cli_format_name((bmlp_file_format_t)a->format), a->out,
-                               cli_format_name(implied)),
+        return cli_usage_error(
+                   "gen", "--format %s does not match the extension of %s (%s); change one of them",
+                   cli_format_name((bmlp_file_format_t)a->format), a->out,
+                   cli_format_name(implied)),
                -1;
     if (a->format < 0)
         a->format = (int)implied;

@@ -95,7 +95,7 @@ static int parse_apply_args(const char *cmd, const char *help, int argc, char **
         }
     }
     if (a->data.csv.no_label && a->data.csv.label_column != 0)
-        return cli_usage_error(cmd, "--no-label and --label-col exclude each other"), -1;
+        return cli_usage_error(cmd, "--no-label and --label-col cannot be used together"), -1;
     if (optind < argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]), -1;
     if (a->model == NULL)

@@ -239,8 +239,9 @@ static void print_config(const train_args_t *a, const bmlp_net_t *net, const bml
     fflush(stdout);
 }
 
-/* Progress within an epoch, on standard error when it is a terminal: shown once an epoch has
- * run for a second, updated at most 5 times a second, and erased before the epoch's line. */
+/* Progress within an epoch on standard error, when it is a terminal. The line appears once an
+ * epoch has run for a second, updates at most 5 times a second and is erased before the epoch's
+ * row. */
 static struct {
     double epoch_start; /* seconds, CLOCK_MONOTONIC */
     double last;        /* time of the last update */

@@ -36,9 +36,9 @@ static int check_stdout(const char *cmd, int status)
     return status;
 }
 
-/* Reports a bus error and exits with status 1, with async-signal-safe calls only. On x86-64
- * Linux, SIGBUS comes from reading a memory-mapped file past its end. bmlp maps only NPY data
- * files, so one of them was most likely truncated while it was read. */
+/* Reports a bus error and exits with status 1, using only async-signal-safe calls. On x86-64
+ * Linux, SIGBUS comes from reading past the end of a memory-mapped file, and bmlp maps only NPY
+ * data files. */
 static void report_bus_error(int signo)
 {
     static const char message[] =
@@ -74,9 +74,9 @@ static int run_command(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    /* Ignored, the signal of the file size limit (ulimit -f) turns a write past it into an
-     * EFBIG error. The command then removes its temporary file and reports the error, where the
-     * signal would have killed it with the file left behind. */
+    /* With SIGXFSZ ignored, a write past the file size limit (ulimit -f) fails with EFBIG. The
+     * command then removes its temporary file and reports the error, where the signal would have
+     * killed it and left the file. */
     signal(SIGXFSZ, SIG_IGN);
     signal(SIGBUS, report_bus_error);
     if (argc < 2) {

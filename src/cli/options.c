@@ -218,7 +218,7 @@ int cli_data_option(const char *cmd, int opt, const char *arg, cli_data_options_
     switch (opt) {
     case CLI_OPT_DATA:
         if (arg[0] == '\0') {
-            cli_usage_error(cmd, "--data: the path is empty");
+            cli_usage_error(cmd, "--data: missing path (the value is empty)");
             return -1;
         }
         data->source = arg;
@@ -385,8 +385,9 @@ bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bml
     }
     if (st != BMLP_OK)
         cli_print_error(cmd, &err);
-    /* A file of features only fails on its last feature, read as the label, or on a single
-     * column. */
+    /* A CSV file of features only fails either on its last feature, which is read as the label,
+     * or on having one column.
+     * NOTE: the test matches the loader's messages, so a reworded message drops the hint. */
     if (st == BMLP_ERR_PARSE && strcmp(cmd, "predict") == 0 && !data->csv.no_label &&
         cli_data_format(data) == BMLP_FORMAT_CSV &&
         (strncmp(err.message, "invalid label", 13) == 0 ||
