@@ -119,8 +119,11 @@ typedef struct bmlp_kernels {
     /* The end of a training step over len parameters: sums count gradient slots (slot c at
      * slots + c * stride) pairwise, in the order that halving gives (slot i += slot i + s for
      * s = 1, 2, 4, ...), stores the sum times scale in grad (unless grad is NULL), then
-     * params += -learning_rate * grad. count is 1 to BMLP_MAX_SLOTS. One pass over the slots
-     * instead of one per add. Every table gives the same bits, except that where two slots
+     * params += -learning_rate * grad (unless params is NULL). count is 1 to BMLP_MAX_SLOTS.
+     * One pass over the slots instead of one per add. The two halves can run apart with the
+     * same bits: the sum into grad with params NULL, then the update alone as count 1 of the
+     * slot grad with scale 1, which leaves every value unchanged. Every table gives the same
+     * bits, except that where two slots
      * hold different NaNs, the NaN that the sum carries can differ (gcc may swap the operands
      * of an add). */
     void (*reduce_update)(size_t count, size_t len, const float *restrict slots, size_t stride,

@@ -206,7 +206,8 @@ static void reduce_update_scalar(size_t count, size_t len, const float *restrict
 
         if (grad != NULL)
             grad[i] = g;
-        params[i] += -learning_rate * g;
+        if (params != NULL)
+            params[i] += -learning_rate * g;
     }
 }
 

@@ -938,16 +938,20 @@ ALWAYS_INLINE void reduce_update_slots(size_t count, size_t len, const float *re
                     v[c] = vadd(v[c], v[c + s]);
         }
         g = vmul(v[0], factor);
-        p = n == VL ? vload(params + i) : vload_n(params + i, n);
-        p = vadd(p, vmul(step, g));
         if (n == VL) {
             if (grad != NULL)
                 vstore(grad + i, g);
-            vstore(params + i, p);
+            if (params != NULL) {
+                p = vadd(vload(params + i), vmul(step, g));
+                vstore(params + i, p);
+            }
         } else {
             if (grad != NULL)
                 vstore_n(grad + i, g, n);
-            vstore_n(params + i, p, n);
+            if (params != NULL) {
+                p = vadd(vload_n(params + i, n), vmul(step, g));
+                vstore_n(params + i, p, n);
+            }
         }
     }
 }

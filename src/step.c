@@ -168,7 +168,8 @@ int bmlp_has_openmp(void)
 }
 
 bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_t batch,
-                                size_t threads, int exact, bmlp_isa_t isa, bmlp_error_t *err)
+                                size_t threads, int exact, int profile, bmlp_isa_t isa,
+                                bmlp_error_t *err)
 {
     bmlp_status_t status = BMLP_OK;
 
@@ -193,8 +194,13 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
         st->replica = calloc(st->threads, sizeof(*st->replica));
         st->replica_params = bmlp_alloc_floats(st->threads * st->slot_stride);
     }
+    st->profile = profile;
+    /* Threads that split the update write disjoint parts of one buffer. */
+    if (profile)
+        st->grad = bmlp_alloc_floats((st->replicated ? st->threads : 1) * st->slot_stride);
     if (st->slots == NULL || st->loss == NULL || st->correct == NULL ||
-        (st->replicated && (st->replica == NULL || st->replica_params == NULL)))
+        (st->replicated && (st->replica == NULL || st->replica_params == NULL)) ||
+        (profile && st->grad == NULL))
         status = bmlp_fail(err, BMLP_ERR_NO_MEMORY, NULL, 0, 0, NULL,
                            "cannot allocate %zu gradient slots of %zu parameters", slot_count,
                            net->num_params);
@@ -231,6 +237,7 @@ void bmlp_stepper_free(bmlp_stepper_t *st)
     bmlp_free_floats(st->slots);
     free(st->replica);
     bmlp_free_floats(st->replica_params);
+    bmlp_free_floats(st->grad);
     free(st->loss);
     free(st->correct);
     for (size_t t = 0; t < BMLP_MAX_THREADS; t++) {
@@ -458,8 +465,8 @@ void bmlp_stepper_phases(const bmlp_stepper_t *st, double wall_seconds,
 
 const char *bmlp_phase_name(bmlp_phase_t phase)
 {
-    static const char *const names[BMLP_PHASES] = {"fill", "forward", "backward", "reduce_update",
-                                                   "wait"};
+    static const char *const names[BMLP_PHASES] = {"fill",   "forward", "backward",
+                                                   "reduce", "update",  "wait"};
 
     return (unsigned)phase < BMLP_PHASES ? names[phase] : "unknown";
 }
@@ -481,16 +488,31 @@ static void param_range(size_t num_params, int t, int size, size_t *lo, size_t *
 /*
  * Sums the slots of chunks 0 .. chunks - 1 over [lo, hi) in the pairwise order of halving
  * (slot i + slot i + stride for stride 1, 2, 4, ...), an order fixed by the number of chunks.
- * Then applies the SGD step with the batch mean of the gradient to params over [lo, hi).
+ * Then applies the SGD step with the batch mean of the gradient to params over [lo, hi), on
+ * thread t. One fused pass, or with profiling two passes timed apart, which give the same bits.
  */
-static void reduce_and_update(bmlp_stepper_t *st, const float *slots, float *params, size_t chunks,
-                              size_t count, float learning_rate, size_t lo, size_t hi)
+static void reduce_and_update(bmlp_stepper_t *st, int t, const float *slots, float *params,
+                              size_t chunks, size_t count, float learning_rate, size_t lo,
+                              size_t hi, double *mark)
 {
     const bmlp_kernels_t *kr = st->ws[0]->kernels;
+    float scale = 1.0f / (float)count;
+
+    if (!st->profile) {
+        if (hi > lo)
+            kr->reduce_update(chunks, hi - lo, slots + lo, st->slot_stride, scale, learning_rate,
+                              NULL, params + lo);
+        return;
+    }
+    float *grad = st->grad + (st->replicated ? (size_t)t * st->slot_stride : 0);
 
     if (hi > lo)
-        kr->reduce_update(chunks, hi - lo, slots + lo, st->slot_stride, 1.0f / (float)count,
-                          learning_rate, NULL, params + lo);
+        kr->reduce_update(chunks, hi - lo, slots + lo, st->slot_stride, scale, learning_rate,
+                          grad + lo, NULL);
+    end_phase(st, t, BMLP_PHASE_REDUCE, mark);
+    if (hi > lo)
+        kr->reduce_update(1, hi - lo, grad + lo, 0, 1.0f, learning_rate, NULL, params + lo);
+    end_phase(st, t, BMLP_PHASE_UPDATE, mark);
 }
 
 /* Waits for the other threads of a team of size threads. A team of one skips the barrier, because
@@ -565,9 +587,8 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source
                 break;
             }
             double mark = st->profile ? now_seconds() : 0.0;
-            reduce_and_update(st, st->slots + first_slot * st->slot_stride, params, chunks, count,
-                              learning_rate, lo, hi);
-            end_phase(st, t, BMLP_PHASE_REDUCE_UPDATE, &mark);
+            reduce_and_update(st, t, st->slots + first_slot * st->slot_stride, params, chunks,
+                              count, learning_rate, lo, hi, &mark);
             if (t == 0) {
                 *loss_sum += loss;
                 *correct_sum += correct;

@@ -28,7 +28,10 @@ typedef struct bmlp_stepper {
     struct bmlp_net *replica; /* when replicated, the network on each thread's copy of the
                                * parameters, [t] for t > 0 */
     float *replica_params;    /* those copies, slot_stride floats apart */
-    size_t threads;           /* threads that run a full batch */
+    /* With profiling, the summed gradient between the reduction and the update: slot_stride
+     * floats, or one such part per thread when replicated. */
+    float *grad;
+    size_t threads;                         /* threads that run a full batch */
     bmlp_workspace_t *ws[BMLP_MAX_THREADS]; /* one per thread, chunk samples each */
     size_t *idx[BMLP_MAX_THREADS];          /* the samples of a thread's current chunk */
     size_t *next_idx[BMLP_MAX_THREADS];     /* the samples of its next chunk, if next_len > 0 */
@@ -40,7 +43,7 @@ typedef struct bmlp_stepper {
     size_t window_first; /* the first of those positions */
     size_t window_len;   /* how many, or 0 when none are computed */
     int use_small;       /* nonzero: chunks run small_step, not the tiles */
-    int profile;         /* nonzero: time the phases of each step */
+    int profile;         /* nonzero: time the phases of each step, set by bmlp_stepper_init */
     bmlp_progress_callback_t on_progress; /* called within an epoch, or NULL */
     void *progress_user;
     size_t epoch; /* the epoch that bmlp_stepper_epoch runs, for on_progress */
@@ -52,9 +55,10 @@ typedef struct bmlp_stepper {
 
 /* Allocates the buffers for batches of up to batch samples on up to threads threads (0: the
  * OpenMP default). Threads beyond what the work of a batch can use are not started, unless
- * exact is set. */
+ * exact is set. With profile set, each step's phases are timed. */
 bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_t batch,
-                                size_t threads, int exact, bmlp_isa_t isa, bmlp_error_t *err);
+                                size_t threads, int exact, int profile, bmlp_isa_t isa,
+                                bmlp_error_t *err);
 
 void bmlp_stepper_free(bmlp_stepper_t *st);
 

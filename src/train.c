@@ -380,11 +380,10 @@ bmlp_status_t bmlp_train_source(bmlp_net_t *net, const bmlp_source_t *src,
         size_t n_train = run.order.n_train;
         size_t max_batch = opt->batch_size < n_train ? opt->batch_size : n_train;
         st = bmlp_stepper_init(&run.stepper, net, max_batch, opt->threads, opt->exact_threads,
-                               opt->isa, err);
+                               opt->profile, opt->isa, err);
     }
     if (st != BMLP_OK)
         return st;
-    run.stepper.profile = opt->profile;
     run.stepper.on_progress = opt->on_progress;
     run.stepper.progress_user = opt->user;
     copy_rows(&run);
@@ -474,7 +473,7 @@ bmlp_status_t bmlp_evaluate(const bmlp_net_t *net, const bmlp_dataset_t *ds, dou
     if (st != BMLP_OK)
         return st;
     st = bmlp_stepper_init(&stepper, net, ds->n_samples < EVAL_BATCH ? ds->n_samples : EVAL_BATCH,
-                           0, 0, BMLP_ISA_AUTO, err);
+                           0, 0, 0, BMLP_ISA_AUTO, err);
     if (st == BMLP_OK) {
         bmlp_stepper_evaluate(&stepper, src, NULL, loss, accuracy);
         bmlp_stepper_free(&stepper);

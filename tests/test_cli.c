@@ -443,7 +443,9 @@ static void bench_json_reports_points(void **state)
                           "\"samples_per_second\"",
                           "\"gflops\"",
                           "\"bound_fraction\"",
-                          "\"fill_ns_per_sample\""};
+                          "\"fill_ns_per_sample\"",
+                          "\"reduce_ns_per_sample\"",
+                          "\"update_ns_per_sample\""};
 
     (void)state;
     assert_int_equal(cli_run("bench --features 4 --hidden 8 --samples 2000 --batch 64 "

@@ -36,6 +36,9 @@ static int record_epoch(const bmlp_epoch_report_t *report, void *user)
 /* Nonzero: train_with visits every sample in stored order, with no validation split. */
 static int stored_order;
 
+/* Nonzero: train_with times the phases of each step. */
+static int profiled;
+
 /* Trains a fresh network of the given hidden widths on exactly `threads` threads. */
 static run_record_t train_with(const bmlp_dataset_t *ds, const size_t *hidden, size_t num_hidden,
                                size_t batch, size_t epochs, size_t threads)
@@ -56,6 +59,7 @@ static run_record_t train_with(const bmlp_dataset_t *ds, const size_t *hidden, s
     opt.exact_threads = 1;
     opt.on_epoch = record_epoch;
     opt.user = &rec;
+    opt.profile = profiled;
     if (stored_order) {
         opt.shuffle = 0;
         opt.val_split = 0.0;
@@ -139,6 +143,31 @@ static void split_update_same_model(void **state)
     (void)state;
     make_blobs(&ds, 2180, 32);
     assert_counts_same_model(&ds, 256, counts, sizeof(counts) / sizeof(counts[0]));
+    bmlp_dataset_free(&ds);
+}
+
+/* Profiling runs the reduction and the update as two passes, which must train the same bits as
+ * the fused pass. Shapes: 32-16-1, whose threads each sum every slot, and 32-256-1, whose
+ * threads split the sum. Each trains on 1 and 2 threads, three shuffled epochs at batch 256. */
+static void profiled_steps_same_model(void **state)
+{
+    const size_t widths[] = {16, 256};
+    bmlp_dataset_t ds;
+
+    (void)state;
+    make_blobs(&ds, 2180, 32);
+    for (size_t w = 0; w < 2; w++) {
+        for (size_t threads = 1; threads <= 2; threads++) {
+            run_record_t plain = train_with(&ds, &widths[w], 1, 256, 3, threads);
+
+            profiled = 1;
+            run_record_t timed = train_with(&ds, &widths[w], 1, 256, 3, threads);
+            profiled = 0;
+            assert_same_run(&plain, &timed, 3);
+            free(plain.params);
+            free(timed.params);
+        }
+    }
     bmlp_dataset_free(&ds);
 }
 
@@ -271,10 +300,14 @@ static void small_work_runs_on_one_thread(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(any_thread_count_same_model),   cmocka_unit_test(split_update_same_model),
-        cmocka_unit_test(small_networks_same_model),     cmocka_unit_test(tiny_batches_same_model),
-        cmocka_unit_test(partial_batches_same_model),    cmocka_unit_test(zero_samples_rejected),
+        cmocka_unit_test(any_thread_count_same_model),
+        cmocka_unit_test(split_update_same_model),
+        cmocka_unit_test(small_networks_same_model),
+        cmocka_unit_test(tiny_batches_same_model),
+        cmocka_unit_test(partial_batches_same_model),
+        cmocka_unit_test(zero_samples_rejected),
         cmocka_unit_test(small_work_runs_on_one_thread),
+        cmocka_unit_test(profiled_steps_same_model),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,20 +87,21 @@ bmlp_status_t bmlp_predict(const bmlp_net_t *net, const float *x, size_t n, floa
 bmlp_status_t bmlp_evaluate(const bmlp_net_t *net, const bmlp_dataset_t *ds, double *loss,
                             double *accuracy, bmlp_error_t *err);
 
-/* One epoch's figures, passed to the epoch callback. */
 /* Phases of a training step that profiling times (bmlp_train_options_t.profile). */
 typedef enum bmlp_phase {
-    BMLP_PHASE_FILL,          /* copying samples into the input tiles (and generating them) */
-    BMLP_PHASE_FORWARD,       /* products and sigmoids up to the logits */
-    BMLP_PHASE_BACKWARD,      /* loss, gradients back to the inputs, weight gradients */
-    BMLP_PHASE_REDUCE_UPDATE, /* summing the chunks' gradients and the SGD update, one pass */
-    BMLP_PHASE_WAIT,          /* waiting at barriers: the epoch's time not in the phases above */
+    BMLP_PHASE_FILL,     /* copying samples into the input tiles (and generating them) */
+    BMLP_PHASE_FORWARD,  /* products and sigmoids up to the logits */
+    BMLP_PHASE_BACKWARD, /* loss, gradients back to the inputs, weight gradients */
+    BMLP_PHASE_REDUCE,   /* summing the chunks' gradients */
+    BMLP_PHASE_UPDATE,   /* the SGD update of the parameters */
+    BMLP_PHASE_WAIT,     /* waiting at barriers: the epoch's time not in the phases above */
     BMLP_PHASES
 } bmlp_phase_t;
 
 /* Returns the name of a phase ("fill", "forward", ...). */
 const char *bmlp_phase_name(bmlp_phase_t phase);
 
+/* One epoch's figures, passed to the epoch callback. */
 typedef struct bmlp_epoch_report {
     size_t epoch;      /* 1-based */
     size_t epochs;     /* total requested */
@@ -142,7 +143,8 @@ typedef struct bmlp_train_options {
                              result is bitwise the same for every thread count. */
     int exact_threads; /* nonzero: start exactly threads threads, even where some idle */
     int profile;       /* nonzero: time the phases of each step (a clock read per phase and
-                          chunk) */
+                          chunk). The reduction and the update then run as two passes, one
+                          fused pass without profiling; the results are the same bits. */
     bmlp_epoch_callback_t on_epoch;
     bmlp_progress_callback_t on_progress; /* NULL for none */
     void *user;                           /* passed to on_epoch and on_progress */

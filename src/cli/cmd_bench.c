@@ -17,10 +17,13 @@ static const char bench_help[] =
     "Trains one epoch at a time on synthetic blobs held in memory and reports, per workload,\n"
     "instruction set and thread count: samples per second, GFLOP/s (2 per multiply-add of\n"
     "the forward product, the product back to the inputs and the weight gradient), the\n"
-    "seconds per sample spent in each phase of a step, and the fraction of this machine's\n"
-    "bound: the step's multiply-adds at the multiply-add peak plus its sigmoids at the\n"
-    "sigmoid rate that this binary measures on one core, times the thread count. Each\n"
-    "figure is the median of --repeats epochs, with their spread (max - min) / median.\n"
+    "nanoseconds per sample spent in each phase of a step (fill: copying the batch into\n"
+    "tiles; forward; backward; reduce: summing the threads' gradients; update: the SGD\n"
+    "step; wait: at barriers), and the fraction of this machine's bound: the step's\n"
+    "multiply-adds at the multiply-add peak plus its sigmoids at the sigmoid rate that\n"
+    "this binary measures on one core, times the thread count. Small networks (at most\n"
+    "64 units and 256 parameters) train each chunk in one fused pass, shown as forward.\n"
+    "Each figure is the median of --repeats epochs, with their spread (max - min) / median.\n"
     "Every thread count must train bitwise the same weights as the first one. The rates\n"
     "are measured before the first epoch and after each one, and each epoch is set against\n"
     "the higher of the two measurements around it, so that the fraction follows a machine\n"
@@ -388,9 +391,9 @@ static void print_point(const bench_args_t *a, const workload_t *w, const char *
      * forward phase, so their other phases show as "-" rather than as a measured zero. */
     for (int p = 0; p < BMLP_PHASES; p++) {
         if (m->phase_per_sample[p] > 0.0)
-            printf(" %13.3g", m->phase_per_sample[p] * 1e9);
+            printf(" %9.3g", m->phase_per_sample[p] * 1e9);
         else
-            printf(" %13s", "-");
+            printf(" %9s", "-");
     }
     printf("\n");
 }
@@ -466,7 +469,7 @@ int cmd_bench(int argc, char **argv)
         printf("%-8s %-16s %6s %7s %-7s %12s %7s %9s %7s", "workload", "layers", "batch", "threads",
                "isa", "samples/s", "spread", "GFLOP/s", "bound");
         for (int p = 0; p < BMLP_PHASES; p++)
-            printf(" %13s", bmlp_phase_name((bmlp_phase_t)p));
+            printf(" %9s", bmlp_phase_name((bmlp_phase_t)p));
         printf("   (phases in ns per sample)\n");
     }
     for (size_t w = 0; w < args.num_workloads && rc == EXIT_OK; w++)
