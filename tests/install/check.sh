@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs a build into a temporary prefix, then builds and runs tests/install/consumer.c
+# against it twice: compiled with the flags of the pkg-config file, and built as a CMake project
+# that calls find_package(bmlp). Also runs the installed command.
+# Usage: check.sh BUILD_DIR C_COMPILER
+set -eu
+
+build=$1
+cc=$2
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+"$tmp/prefix/bin/bmlp" --version
+
+pc=$(find "$tmp/prefix" -name bmlp.pc)
+export PKG_CONFIG_PATH="$(dirname "$pc")"
+# shellcheck disable=SC2046 # pkg-config prints several words on purpose
+"$cc" -std=c11 -o "$tmp/consumer-pc" "$here/consumer.c" $(pkg-config --cflags --libs bmlp)
+echo "pkg-config build:"
+"$tmp/consumer-pc"
+
+cmake -S "$here" -B "$tmp/consumer-build" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
+  -DCMAKE_C_COMPILER="$cc" >/dev/null
+cmake --build "$tmp/consumer-build" >/dev/null
+echo "find_package build:"
+"$tmp/consumer-build/consumer"
