@@ -536,6 +536,8 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source
     /* Batches between two calls of on_progress. */
     size_t progress_every = (BMLP_PROGRESS_SAMPLES + batch - 1) / batch;
 
+    (void)threads; /* read only by the OpenMP pragma, which a build without OpenMP ignores */
+
     memset(st->phase, 0, sizeof(st->phase));
     st->window_len = 0; /* each epoch has its own order */
     for (size_t t = 1; st->replicated && t < st->threads; t++) {
@@ -612,6 +614,8 @@ void bmlp_stepper_evaluate(bmlp_stepper_t *st, const bmlp_source_t *src, const b
     int threads = (int)st->threads;
     double loss_sum = 0.0;
     size_t hits = 0;
+
+    (void)threads; /* read only by the OpenMP pragma, as in bmlp_stepper_epoch */
 
     /* Evaluation reads its chunks' rows without prefetching the next ones. */
     for (size_t t = 0; t < st->threads; t++)
