@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs a build into a temporary prefix, then builds and runs tests/install/consumer.c
-# against it twice: compiled with the flags of the pkg-config file, and built as a CMake project
+# against it twice: as C with the flags of the pkg-config file, and as C++ in a CMake project
 # that calls find_package(bmlp). Also runs the installed command.
-# Usage: check.sh BUILD_DIR C_COMPILER
+# Usage: check.sh BUILD_DIR C_COMPILER CXX_COMPILER
 set -eu
 
 build=$1
 cc=$2
+cxx=$3
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -22,7 +23,7 @@ echo "pkg-config build:"
 "$tmp/consumer-pc"
 
 cmake -S "$here" -B "$tmp/consumer-build" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
-  -DCMAKE_C_COMPILER="$cc" >/dev/null
+  -DCMAKE_CXX_COMPILER="$cxx" >/dev/null
 cmake --build "$tmp/consumer-build" >/dev/null
 echo "find_package build:"
 "$tmp/consumer-build/consumer"
