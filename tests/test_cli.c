@@ -264,6 +264,34 @@ static void predict_without_labels(void **state)
     cli_expect_output("--no-label applies to CSV files only");
 }
 
+/* A CSV file whose first line names the columns fails without --header, and the error suggests
+ * the option, naming the line after any skipped ones. A bad number further down gets no such
+ * hint. */
+static void header_line_hint(void **state)
+{
+    char args[512], data[128];
+
+    (void)state;
+    snprintf(data, sizeof(data), "%s/named.csv", cli_tmpdir);
+    write_text(data, "x,y,label\n0.5,1,0\n2,3,1\n-1,0.5,0\n");
+    snprintf(args, sizeof(args), "train --data %s --epochs 1 --quiet", data);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("if line 1 names the columns, add --header");
+    snprintf(args, sizeof(args), "train --data %s --header --epochs 1 --quiet", data);
+    assert_int_equal(cli_run(args), 0);
+
+    write_text(data, "# made by hand\nx,y,label\n0.5,1,0\n2,3,1\n");
+    snprintf(args, sizeof(args), "train --data %s --skip-lines 1 --epochs 1 --quiet", data);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("if line 2 names the columns, add --header");
+
+    write_text(data, "0.5,1,0\n2,3,1\nx,0.5,0\n");
+    snprintf(args, sizeof(args), "train --data %s --epochs 1 --quiet", data);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output(":3:1: invalid number");
+    assert_null(strstr(cli_output, "--header"));
+}
+
 /* Features near float's limit overflow the model's standardization (moons' features have stds
  * below 1). One such feature only saturates the sigmoids, and the sample is scored. Two of
  * opposite signs make infinities cancel into NaN: predict and eval then fail with exit status
@@ -443,6 +471,8 @@ static void bench_json_reports_points(void **state)
                           "\"samples_per_second\"",
                           "\"gflops\"",
                           "\"bound_fraction\"",
+                          "\"peak_gflops\"",
+                          "\"sigmoids_per_ns\"",
                           "\"fill_ns_per_sample\"",
                           "\"reduce_ns_per_sample\"",
                           "\"update_ns_per_sample\""};
@@ -487,6 +517,7 @@ int main(void)
         cmocka_unit_test(failed_train_keeps_old_model),
         cmocka_unit_test(train_predict_eval_round_trip),
         cmocka_unit_test(predict_without_labels),
+        cmocka_unit_test(header_line_hint),
         cmocka_unit_test(extreme_features_in_predict_and_eval),
         cmocka_unit_test(damaged_model_rejected),
         cmocka_unit_test(interrupted_train_keeps_old_model),

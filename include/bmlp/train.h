@@ -94,7 +94,7 @@ typedef enum bmlp_phase {
     BMLP_PHASE_BACKWARD, /* loss, gradients back to the inputs, weight gradients */
     BMLP_PHASE_REDUCE,   /* summing the chunks' gradients */
     BMLP_PHASE_UPDATE,   /* the SGD update of the parameters */
-    BMLP_PHASE_WAIT,     /* waiting at barriers: the epoch's time not in the phases above */
+    BMLP_PHASE_WAIT,     /* the epoch's time not in the phases above, such as barriers */
     BMLP_PHASES
 } bmlp_phase_t;
 

@@ -18,11 +18,12 @@ static const char bench_help[] =
     "instruction set and thread count: samples per second, GFLOP/s (2 per multiply-add of\n"
     "the forward product, the product back to the inputs and the weight gradient), the\n"
     "nanoseconds per sample spent in each phase of a step (fill: copying the batch into\n"
-    "tiles; forward; backward; reduce: summing the threads' gradients; update: the SGD\n"
-    "step; wait: at barriers), and the fraction of this machine's bound: the step's\n"
-    "multiply-adds at the multiply-add peak plus its sigmoids at the sigmoid rate that\n"
-    "this binary measures on one core, times the thread count. Small networks (at most\n"
-    "64 units and 256 parameters) train each chunk in one fused pass, shown as forward.\n"
+    "tiles; forward; backward; reduce: summing the gradients of the batch's chunks;\n"
+    "update: the SGD step; wait: the rest of the epoch, such as barriers), and\n"
+    "the fraction of this machine's bound: the step's multiply-adds at the multiply-add\n"
+    "peak plus its sigmoids at the sigmoid rate that this binary measures on one core,\n"
+    "times the thread count. Small networks (at most 64 units and 256 parameters) train\n"
+    "each chunk in one fused pass, shown as forward, with fill and backward as \"-\".\n"
     "Each figure is the median of --repeats epochs, with their spread (max - min) / median.\n"
     "Every thread count must train bitwise the same weights as the first one. The rates\n"
     "are measured before the first epoch and after each one, and each epoch is set against\n"
@@ -42,7 +43,8 @@ static const char bench_help[] =
     "  --isa NAME           auto, scalar, avx2 or avx512 (default auto)\n"
     "  --repeats R          epochs measured per point, 1 to 1000 (default 5)\n"
     "  --json               print a JSON array of measurements instead of a table (null\n"
-    "                       for a phase that is not timed apart)\n"
+    "                       for a phase that is not timed apart), each with the rates\n"
+    "                       measured before its first epoch\n"
     "  -h, --help           show this help\n";
 
 enum {
@@ -102,6 +104,7 @@ typedef struct measurement {
     double gflops;
     double bound_fraction;
     double phase_per_sample[BMLP_PHASES]; /* seconds per sample */
+    bmlp_machine_rates_t rates;           /* measured before the first epoch */
 } measurement_t;
 
 static const workload_t standard[3] = {
@@ -340,6 +343,7 @@ static bmlp_status_t measure(const bench_args_t *a, bmlp_net_t *net, const bmlp_
                                  (double)result.threads);
     }
     m->bound_fraction = median(fraction, log.count);
+    m->rates = log.rates[0];
     m->samples_per_second = median(rate, log.count);
     m->spread = (rate[log.count - 1] - rate[0]) / m->samples_per_second;
     m->gflops = m->samples_per_second * 2.0 * work.multiply_adds * 1e-9;
@@ -370,9 +374,11 @@ static void print_point(const bench_args_t *a, const workload_t *w, const char *
     if (a->json) {
         printf("%s  {\"workload\": \"%s\", \"layers\": \"%s\", \"batch\": %zu, \"threads\": %zu, "
                "\"isa\": \"%s\", \"samples_per_second\": %.6g, \"spread\": %.4f, "
-               "\"gflops\": %.6g, \"bound_fraction\": %.4f",
+               "\"gflops\": %.6g, \"bound_fraction\": %.4f, \"peak_gflops\": %.4g, "
+               "\"sigmoids_per_ns\": %.4g",
                *first ? "" : ",\n", w->name, layers, batch, threads, bmlp_isa_name(a->isa),
-               m->samples_per_second, m->spread, m->gflops, m->bound_fraction);
+               m->samples_per_second, m->spread, m->gflops, m->bound_fraction,
+               m->rates.flops_per_second * 1e-9, m->rates.sigmoids_per_second * 1e-9);
         /* null marks a phase that was not timed apart, as "-" does in the table. */
         for (int p = 0; p < BMLP_PHASES; p++) {
             if (m->phase_per_sample[p] > 0.0)

@@ -346,6 +346,34 @@ static bmlp_status_t parse_synth_source(const char *cmd, const cli_data_options_
     return BMLP_OK;
 }
 
+/* Prints the hints that follow a failed load of a CSV file, whose error err has been printed.
+ * NOTE: the tests match the loader's messages, so a reworded message drops a hint. */
+static void print_load_hints(const char *cmd, const cli_data_options_t *data, bmlp_status_t st,
+                             const bmlp_error_t *err)
+{
+    if (st != BMLP_ERR_PARSE || cli_data_format(data) != BMLP_FORMAT_CSV)
+        return;
+    /* A header read as data fails on its first field, which is a name and not a number. */
+    int named = 0;
+
+    if (err->value[0] != '\0') {
+        char *end;
+
+        (void)strtod(err->value, &end);
+        named = *end != '\0';
+    }
+    if (!data->csv.header && err->line == data->csv.skip_lines + 1 && named &&
+        (strncmp(err->message, "invalid number", 14) == 0 ||
+         strncmp(err->message, "invalid label", 13) == 0))
+        fprintf(stderr, "bmlp %s: if line %zu names the columns, add --header\n", cmd, err->line);
+    /* A file of features only fails either on its last feature, which is read as the label, or
+     * on having one column. */
+    else if (strcmp(cmd, "predict") == 0 && !data->csv.no_label &&
+             (strncmp(err->message, "invalid label", 13) == 0 ||
+              strncmp(err->message, "line has only 1 field", 21) == 0))
+        fprintf(stderr, "bmlp predict: if the file has no label column, add --no-label\n");
+}
+
 bmlp_status_t cli_open_source(const char *cmd, const cli_data_options_t *data, bmlp_source_t **src,
                               bmlp_dataset_t *ds)
 {
@@ -363,8 +391,10 @@ bmlp_status_t cli_open_source(const char *cmd, const cli_data_options_t *data, b
     } else {
         st = cli_open_file_source(data, src, ds, &err);
     }
-    if (st != BMLP_OK)
+    if (st != BMLP_OK) {
         cli_print_error(cmd, &err);
+        print_load_hints(cmd, data, st, &err);
+    }
     return st;
 }
 
@@ -383,15 +413,9 @@ bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bml
     } else {
         st = cli_load_file(data, ds, &err);
     }
-    if (st != BMLP_OK)
+    if (st != BMLP_OK) {
         cli_print_error(cmd, &err);
-    /* A CSV file of features only fails either on its last feature, which is read as the label,
-     * or on having one column.
-     * NOTE: the test matches the loader's messages, so a reworded message drops the hint. */
-    if (st == BMLP_ERR_PARSE && strcmp(cmd, "predict") == 0 && !data->csv.no_label &&
-        cli_data_format(data) == BMLP_FORMAT_CSV &&
-        (strncmp(err.message, "invalid label", 13) == 0 ||
-         strncmp(err.message, "line has only 1 field", 21) == 0))
-        fprintf(stderr, "bmlp predict: if the file has no label column, add --no-label\n");
+        print_load_hints(cmd, data, st, &err);
+    }
     return st;
 }
