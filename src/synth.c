@@ -15,6 +15,16 @@ static const char *const synth_names[] = {
     [BMLP_SYNTH_SPIRAL] = "spiral", [BMLP_SYNTH_TEACHER] = "teacher",
 };
 
+void bmlp_synth_options_default(bmlp_synth_options_t *opt)
+{
+    memset(opt, 0, sizeof(*opt));
+    opt->kind = BMLP_SYNTH_MOONS;
+    opt->n_samples = 4000;
+    opt->n_features = 2;
+    opt->noise = 0.1;
+    opt->seed = 1;
+}
+
 int bmlp_synth_kind_parse(const char *name, bmlp_synth_kind_t *kind)
 {
     for (size_t i = 0; i < sizeof(synth_names) / sizeof(synth_names[0]); i++) {

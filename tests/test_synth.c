@@ -76,6 +76,29 @@ static void kind_names_round_trip(void **state)
     assert_string_equal(bmlp_synth_kind_name(BMLP_SYNTH_TEACHER), "teacher");
 }
 
+/* The defaults are the command's data when it has no --data: the moons, 4000 samples of 2
+ * features, noise 0.1, seed 1, and no teacher settings. */
+static void options_default_values(void **state)
+{
+    bmlp_synth_options_t opt;
+    bmlp_dataset_t ds;
+
+    (void)state;
+    memset(&opt, 0xff, sizeof(opt));
+    bmlp_synth_options_default(&opt);
+    assert_int_equal(opt.kind, BMLP_SYNTH_MOONS);
+    assert_int_equal(opt.n_samples, 4000);
+    assert_int_equal(opt.n_features, 2);
+    assert_true(opt.noise == 0.1);
+    assert_int_equal(opt.seed, 1);
+    assert_int_equal(opt.teacher_hidden, 0);
+    assert_true(opt.label_noise == 0.0);
+    generate(&opt, &ds);
+    assert_int_equal(ds.n_samples, 4000);
+    assert_int_equal(ds.n_features, 2);
+    bmlp_dataset_free(&ds);
+}
+
 /* For every generator: a longer set starts with the shorter one, a fill of a middle range and
  * a gather of scattered indices give the same rows bit for bit, and the shapes and labels are
  * as documented. */
@@ -532,6 +555,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(kind_names_round_trip),
+        cmocka_unit_test(options_default_values),
         cmocka_unit_test(dataset_beyond_memory_rejected),
         cmocka_unit_test(sample_depends_on_index_only),
         cmocka_unit_test(spiral_arms_turned_by_pi),

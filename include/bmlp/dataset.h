@@ -134,6 +134,10 @@ typedef struct bmlp_synth_options {
     double label_noise;    /* teacher only: probability in [0, 0.5] that a label is flipped */
 } bmlp_synth_options_t;
 
+/* Sets the defaults of the bmlp command: synth:moons, 4000 samples, 2 features, noise 0.1, seed
+ * 1, the default teacher width and no label noise. */
+void bmlp_synth_options_default(bmlp_synth_options_t *opt);
+
 /* Parses "xor", "blobs", "moons", "circles", "spiral" or "teacher". Returns 0 on success, -1
  * for an unknown name. */
 int bmlp_synth_kind_parse(const char *name, bmlp_synth_kind_t *kind);

@@ -262,9 +262,8 @@ static int parse_gen_args(int argc, char **argv, gen_args_t *a)
     int opt;
 
     memset(a, 0, sizeof(*a));
-    a->synth.n_features = 2;
-    a->synth.noise = 0.1;
-    a->synth.seed = 1;
+    /* The arguments then set the generator and the sample count, which the command requires. */
+    bmlp_synth_options_default(&a->synth);
     a->format = -1;
     optind = 1;
     opterr = 0;

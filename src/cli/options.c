@@ -206,11 +206,7 @@ void cli_data_options_default(cli_data_options_t *opt)
     opt->format = -1;
     bmlp_csv_options_default(&opt->csv);
     bmlp_libsvm_options_default(&opt->libsvm);
-    opt->synth.kind = BMLP_SYNTH_MOONS;
-    opt->synth.n_samples = 4000;
-    opt->synth.n_features = 2;
-    opt->synth.noise = 0.1;
-    opt->synth.seed = 1;
+    bmlp_synth_options_default(&opt->synth);
 }
 
 int cli_data_option(const char *cmd, int opt, const char *arg, cli_data_options_t *data)

@@ -7,7 +7,7 @@
 
 int main(void)
 {
-    bmlp_synth_options_t synth = {BMLP_SYNTH_MOONS, 4000, 2, 0.1, 3, 0, 0.0};
+    bmlp_synth_options_t synth;
     size_t hidden[] = {16};
     bmlp_train_options_t opt;
     bmlp_train_result_t result;
@@ -15,6 +15,8 @@ int main(void)
     bmlp_net_t *net;
     bmlp_error_t err;
 
+    bmlp_synth_options_default(&synth); /* the moons, 4000 samples */
+    synth.seed = 3;
     if (bmlp_synth_generate(&synth, &ds, &err) != BMLP_OK ||
         bmlp_net_create(2, hidden, 1, &net, &err) != BMLP_OK) {
         fprintf(stderr, "consumer: %s\n", err.message);
