@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs a build into a temporary prefix, then builds and runs tests/install/consumer.c
 # against it twice: as C with the flags of the pkg-config file, and as C++ in a CMake project
-# that calls find_package(bmlp). Also runs the installed command.
+# that calls find_package(bmlp). Also runs the installed command and checks for the documents.
 # Usage: check.sh BUILD_DIR C_COMPILER CXX_COMPILER
 set -eu
 
@@ -14,6 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 "$tmp/prefix/bin/bmlp" --version
+test -f "$tmp/prefix/share/doc/bmlp/docs/csv-format.md"
 
 pc=$(find "$tmp/prefix" -name bmlp.pc)
 export PKG_CONFIG_PATH="$(dirname "$pc")"
