@@ -123,9 +123,8 @@ typedef struct bmlp_kernels {
      * One pass over the slots instead of one per add. The two halves can run apart with the
      * same bits: the sum into grad with params NULL, then the update alone as count 1 of the
      * slot grad with scale 1, which leaves every value unchanged. Every table gives the same
-     * bits, except that where two slots
-     * hold different NaNs, the NaN that the sum carries can differ (gcc may swap the operands
-     * of an add). */
+     * bits, except that where two slots hold different NaNs, the NaN that the sum carries can
+     * differ (gcc may swap the operands of an add). */
     void (*reduce_update)(size_t count, size_t len, const float *restrict slots, size_t stride,
                           float scale, float learning_rate, float *restrict grad,
                           float *restrict params);

@@ -25,6 +25,10 @@
 #define MIN_CHUNK 64
 #define MAX_CHUNKS BMLP_MAX_SLOTS
 
+/* Parameters per block of a profiled step's reduction and update: 16 KiB of gradient, which
+ * stays in L1 between the two passes. */
+#define PROFILE_BLOCK 4096
+
 /* Maximum bytes of gradient slots per batch, unless 2 slots already exceed it. Each chunk writes
  * a whole gradient, so for large networks fewer, larger chunks leave room in the L2 cache for
  * the weights and tiles beside the slots. 1 MiB gives D (64-256-256-1, 329 KB of gradient)
@@ -195,9 +199,8 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
         st->replica_params = bmlp_alloc_floats(st->threads * st->slot_stride);
     }
     st->profile = profile;
-    /* Threads that split the update write disjoint parts of one buffer. */
     if (profile)
-        st->grad = bmlp_alloc_floats((st->replicated ? st->threads : 1) * st->slot_stride);
+        st->grad = bmlp_alloc_floats(st->threads * PROFILE_BLOCK);
     if (st->slots == NULL || st->loss == NULL || st->correct == NULL ||
         (st->replicated && (st->replica == NULL || st->replica_params == NULL)) ||
         (profile && st->grad == NULL))
@@ -489,7 +492,10 @@ static void param_range(size_t num_params, int t, int size, size_t *lo, size_t *
  * Sums the slots of chunks 0 .. chunks - 1 over [lo, hi) in the pairwise order of halving
  * (slot i + slot i + stride for stride 1, 2, 4, ...), an order fixed by the number of chunks.
  * Then applies the SGD step with the batch mean of the gradient to params over [lo, hi), on
- * thread t. One fused pass, or with profiling two passes timed apart, which give the same bits.
+ * thread t. One fused pass, or with profiling two passes per block of PROFILE_BLOCK parameters,
+ * timed apart, which give the same bits. Two passes over the whole range made a profiled epoch
+ * of 64-256-256-1 (82,177 parameters) 3% to 6% slower than an unprofiled one. In blocks, it runs
+ * 1.6% slower, about what timing the fused pass cost (1.2%).
  */
 static void reduce_and_update(bmlp_stepper_t *st, int t, const float *slots, float *params,
                               size_t chunks, size_t count, float learning_rate, size_t lo,
@@ -504,15 +510,17 @@ static void reduce_and_update(bmlp_stepper_t *st, int t, const float *slots, flo
                               NULL, params + lo);
         return;
     }
-    float *grad = st->grad + (st->replicated ? (size_t)t * st->slot_stride : 0);
+    float *grad = st->grad + (size_t)t * PROFILE_BLOCK;
 
-    if (hi > lo)
-        kr->reduce_update(chunks, hi - lo, slots + lo, st->slot_stride, scale, learning_rate,
-                          grad + lo, NULL);
-    end_phase(st, t, BMLP_PHASE_REDUCE, mark);
-    if (hi > lo)
-        kr->reduce_update(1, hi - lo, grad + lo, 0, 1.0f, learning_rate, NULL, params + lo);
-    end_phase(st, t, BMLP_PHASE_UPDATE, mark);
+    for (size_t first = lo; first < hi; first += PROFILE_BLOCK) {
+        size_t len = hi - first < PROFILE_BLOCK ? hi - first : PROFILE_BLOCK;
+
+        kr->reduce_update(chunks, len, slots + first, st->slot_stride, scale, learning_rate, grad,
+                          NULL);
+        end_phase(st, t, BMLP_PHASE_REDUCE, mark);
+        kr->reduce_update(1, len, grad, 0, 1.0f, learning_rate, NULL, params + first);
+        end_phase(st, t, BMLP_PHASE_UPDATE, mark);
+    }
 }
 
 /* Waits for the other threads of a team of size threads. A team of one skips the barrier, because

@@ -28,8 +28,8 @@ typedef struct bmlp_stepper {
     struct bmlp_net *replica; /* when replicated, the network on each thread's copy of the
                                * parameters, [t] for t > 0 */
     float *replica_params;    /* those copies, slot_stride floats apart */
-    /* With profiling, the summed gradient between the reduction and the update: slot_stride
-     * floats, or one such part per thread when replicated. */
+    /* With profiling, a block of each thread's summed gradient between the reduction and the
+     * update. */
     float *grad;
     size_t threads;                         /* threads that run a full batch */
     bmlp_workspace_t *ws[BMLP_MAX_THREADS]; /* one per thread, chunk samples each */

@@ -265,8 +265,8 @@ static void predict_without_labels(void **state)
 }
 
 /* A CSV file whose first line names the columns fails without --header, and the error suggests
- * the option, naming the line after any skipped ones. A bad number further down gets no such
- * hint. */
+ * the option, naming the line after any skipped ones. A bad number further down, or after the
+ * first field of the first line, gets no such hint. */
 static void header_line_hint(void **state)
 {
     char args[512], data[128];
@@ -289,6 +289,12 @@ static void header_line_hint(void **state)
     snprintf(args, sizeof(args), "train --data %s --epochs 1 --quiet", data);
     assert_int_equal(cli_run(args), 2);
     cli_expect_output(":3:1: invalid number");
+    assert_null(strstr(cli_output, "--header"));
+
+    /* A header fails on its first field, so a bad value further along the first line is data. */
+    write_text(data, "0.5,abc,0\n2,3,1\n");
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output(":1:2: invalid number");
     assert_null(strstr(cli_output, "--header"));
 }
 

@@ -22,6 +22,8 @@ typedef struct run_record {
     double train_loss[MAX_EPOCHS];
     double val_loss[MAX_EPOCHS];
     size_t threads;
+    double reduce_seconds; /* the reduce and update phases over all epochs, when profiled */
+    double update_seconds;
 } run_record_t;
 
 static int record_epoch(const bmlp_epoch_report_t *report, void *user)
@@ -30,6 +32,8 @@ static int record_epoch(const bmlp_epoch_report_t *report, void *user)
 
     rec->train_loss[report->epoch - 1] = report->train_loss;
     rec->val_loss[report->epoch - 1] = report->val_loss;
+    rec->reduce_seconds += report->phase_seconds[BMLP_PHASE_REDUCE];
+    rec->update_seconds += report->phase_seconds[BMLP_PHASE_UPDATE];
     return 0;
 }
 
@@ -163,6 +167,13 @@ static void profiled_steps_same_model(void **state)
             profiled = 1;
             run_record_t timed = train_with(&ds, &widths[w], 1, 256, 3, threads);
             profiled = 0;
+            if (bmlp_has_openmp())
+                assert_int_equal(timed.threads, threads);
+            /* Only the profiled run timed the two passes. */
+            assert_true(plain.reduce_seconds == 0.0);
+            assert_true(plain.update_seconds == 0.0);
+            assert_true(timed.reduce_seconds > 0.0);
+            assert_true(timed.update_seconds > 0.0);
             assert_same_run(&plain, &timed, 3);
             free(plain.params);
             free(timed.params);

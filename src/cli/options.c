@@ -349,7 +349,8 @@ static void print_load_hints(const char *cmd, const cli_data_options_t *data, bm
 {
     if (st != BMLP_ERR_PARSE || cli_data_format(data) != BMLP_FORMAT_CSV)
         return;
-    /* A header read as data fails on its first field, which is a name and not a number. */
+    /* A header read as data fails on its first field (fields are read from the left), which is
+     * a name and not a number. */
     int named = 0;
 
     if (err->value[0] != '\0') {
@@ -358,7 +359,7 @@ static void print_load_hints(const char *cmd, const cli_data_options_t *data, bm
         (void)strtod(err->value, &end);
         named = *end != '\0';
     }
-    if (!data->csv.header && err->line == data->csv.skip_lines + 1 && named &&
+    if (!data->csv.header && err->line == data->csv.skip_lines + 1 && err->column == 1 && named &&
         (strncmp(err->message, "invalid number", 14) == 0 ||
          strncmp(err->message, "invalid label", 13) == 0))
         fprintf(stderr, "bmlp %s: if line %zu names the columns, add --header\n", cmd, err->line);
