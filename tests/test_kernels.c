@@ -668,28 +668,29 @@ static void reduce_update_bitwise_equal(void **state)
                 float *slots = alloc_offset(count * stride);
                 float *gs = alloc_offset(len), *gv = alloc_offset(len);
                 float *ps = alloc_offset(len), *pv = alloc_offset(len), *pn = alloc_offset(len);
-                float *pt = alloc_offset(len), *gt = alloc_offset(len);
+                float *params_split = alloc_offset(len), *grad_split = alloc_offset(len);
                 float *slots_before = alloc_offset(count * stride);
 
                 memcpy(pv, ps, len * sizeof(float));
                 memcpy(pn, ps, len * sizeof(float));
-                memcpy(pt, ps, len * sizeof(float));
+                memcpy(params_split, ps, len * sizeof(float));
                 memcpy(slots_before, slots, count * stride * sizeof(float));
                 bmlp_kernels_scalar.reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, gs,
                                                   ps);
                 tables[t]->reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, gv, pv);
                 tables[t]->reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, NULL, pn);
-                tables[t]->reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, gt, NULL);
-                tables[t]->reduce_update(1, len, gt, 0, 1.0f, 0.7f, NULL, pt);
+                tables[t]->reduce_update(count, len, slots, stride, 1.0f / 3.0f, 0.7f, grad_split,
+                                         NULL);
+                tables[t]->reduce_update(1, len, grad_split, 0, 1.0f, 0.7f, NULL, params_split);
                 assert_memory_equal(gs, gv, len * sizeof(float));
                 assert_memory_equal(ps, pv, len * sizeof(float));
                 assert_memory_equal(ps, pn, len * sizeof(float));
-                assert_memory_equal(gs, gt, len * sizeof(float));
-                assert_memory_equal(ps, pt, len * sizeof(float));
+                assert_memory_equal(gs, grad_split, len * sizeof(float));
+                assert_memory_equal(ps, params_split, len * sizeof(float));
                 assert_memory_equal(slots_before, slots, count * stride * sizeof(float));
                 free_offset(slots), free_offset(gs), free_offset(gv);
                 free_offset(ps), free_offset(pv), free_offset(pn), free_offset(slots_before);
-                free_offset(pt), free_offset(gt);
+                free_offset(params_split), free_offset(grad_split);
             }
         }
     }

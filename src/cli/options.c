@@ -351,20 +351,21 @@ static void print_load_hints(const char *cmd, const cli_data_options_t *data, bm
         return;
     /* A header read as data fails on its first field (fields are read from the left), which is
      * a name and not a number. */
-    int named = 0;
+    int value_is_text = 0;
 
     if (err->value[0] != '\0') {
         char *end;
 
         (void)strtod(err->value, &end);
-        named = *end != '\0';
+        value_is_text = *end != '\0';
     }
-    if (!data->csv.header && err->line == data->csv.skip_lines + 1 && err->column == 1 && named &&
+    if (!data->csv.header && err->line == data->csv.skip_lines + 1 && err->column == 1 &&
+        value_is_text &&
         (strncmp(err->message, "invalid number", 14) == 0 ||
          strncmp(err->message, "invalid label", 13) == 0))
         fprintf(stderr, "bmlp %s: if line %zu names the columns, add --header\n", cmd, err->line);
-    /* A file of features only fails either on its last feature, which is read as the label, or
-     * on having one column. */
+    /* predict reads the last column of a file of features only as the label, so such a file
+     * fails there, or on its field count when it has one column. */
     else if (strcmp(cmd, "predict") == 0 && !data->csv.no_label &&
              (strncmp(err->message, "invalid label", 13) == 0 ||
               strncmp(err->message, "line has only 1 field", 21) == 0))
