@@ -49,29 +49,93 @@ static void copy_truncated(char *dst, size_t size, const char *src)
     memcpy(dst + size - 4, "...", 4);
 }
 
-/* Copies value into dst[size] with control bytes and backslashes written as \xNN, so that an
- * offending value from a binary file cannot garble the terminal it is printed on. A UTF-8 byte
- * order mark (EF BB BF) is written the same way, because it prints as nothing. */
+/* Returns the length of the well-formed UTF-8 sequence of 2 to 4 bytes at p, or 0 where p
+ * starts none: overlong forms, UTF-16 surrogates and code points past U+10FFFF included. Reads
+ * no byte past the first one that does not fit, so a terminating NUL ends the check. */
+static size_t utf8_sequence_length(const unsigned char *p)
+{
+    unsigned char second_min = 0x80, second_max = 0xBF;
+    size_t len;
+
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+        len = 2;
+    } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        len = 3;
+        if (p[0] == 0xE0)
+            second_min = 0xA0;
+        if (p[0] == 0xED)
+            second_max = 0x9F;
+    } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        len = 4;
+        if (p[0] == 0xF0)
+            second_min = 0x90;
+        if (p[0] == 0xF4)
+            second_max = 0x8F;
+    } else {
+        return 0;
+    }
+    if (p[1] < second_min || p[1] > second_max)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return len;
+}
+
+/* Writes the text that stands for the character at p into unit (at most 12 bytes and a NUL) and
+ * returns the number of bytes of p that it stands for. Printable ASCII and well-formed UTF-8
+ * stay as they are. Control bytes, backslashes, bytes outside well-formed UTF-8, the C1
+ * controls U+0080 to U+009F (which terminals obey) and a byte order mark (which prints as
+ * nothing) become \xNN per byte. */
+static size_t escape_unit(const unsigned char *p, char *unit)
+{
+    size_t len;
+
+    if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) {
+        snprintf(unit, 13, "\\x%02x\\x%02x\\x%02x", p[0], p[1], p[2]);
+        return 3;
+    }
+    if (p[0] >= 0x20 && p[0] < 0x7f && p[0] != '\\') {
+        unit[0] = (char)p[0];
+        unit[1] = '\0';
+        return 1;
+    }
+    len = p[0] >= 0x80 ? utf8_sequence_length(p) : 0;
+    if (len > 0 && !(p[0] == 0xC2 && p[1] < 0xA0)) {
+        memcpy(unit, p, len);
+        unit[len] = '\0';
+        return len;
+    }
+    snprintf(unit, 13, "\\x%02x", p[0]);
+    return 1;
+}
+
+/* Copies value into dst[size] (size at least 4) with escape_unit applied to each character, so
+ * that an offending value from a binary file cannot garble the terminal it is printed on. A
+ * value that does not fit ends in "..." after its last whole character, so that the copy stays
+ * well-formed UTF-8. */
 static void copy_escaped(char *dst, size_t size, const char *value)
 {
-    char escaped[4 * sizeof(((bmlp_error_t *)0)->value)];
+    const unsigned char *p = (const unsigned char *)value;
     size_t n = 0;
-    size_t bom_left = 0; /* bytes of a byte order mark still to escape */
+    size_t cut = 0; /* end of the last whole character with room for "..." after it */
 
-    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
-        if (n + 5 >= sizeof(escaped))
-            break;
-        if (bom_left == 0 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
-            bom_left = 3;
-        if (bom_left > 0 || *p < 0x20 || *p == 0x7f || *p == '\\')
-            n += (size_t)snprintf(escaped + n, sizeof(escaped) - n, "\\x%02x", *p);
-        else
-            escaped[n++] = (char)*p;
-        if (bom_left > 0)
-            bom_left--;
+    while (*p != '\0') {
+        char unit[13];
+        size_t used = escape_unit(p, unit);
+        size_t len = strlen(unit);
+
+        if (n + len > size - 1) {
+            memcpy(dst + cut, "...", 4);
+            return;
+        }
+        memcpy(dst + n, unit, len);
+        n += len;
+        if (n <= size - 4)
+            cut = n;
+        p += used;
     }
-    escaped[n] = '\0';
-    copy_truncated(dst, size, escaped);
+    dst[n] = '\0';
 }
 
 bmlp_status_t bmlp_fail(bmlp_error_t *err, bmlp_status_t status, const char *path, size_t line,

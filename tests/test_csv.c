@@ -650,6 +650,54 @@ static void csv_bom_not_at_start(void **state)
         assert_text_fails(cases[i].text, &cases[i].c, &opt);
 }
 
+/* An error value keeps well-formed UTF-8 and escapes every byte outside it, the C1 controls
+ * (which terminals obey) among them. */
+static void csv_error_value_escapes_bytes(void **state)
+{
+    static const struct {
+        const char *text;
+        bad_case_t c;
+    } cases[] = {
+        {"1,caf\xc3\xa9,0\n", {"two-byte letter", BMLP_ERR_PARSE, 1, 2, "caf\xc3\xa9", "invalid"}},
+        {"1,\xe2\x82\xac" "5,0\n", {"euro sign", BMLP_ERR_PARSE, 1, 2, "\xe2\x82\xac" "5", "invalid"}},
+        {"1,2\xff,0\n", {"byte 0xff", BMLP_ERR_PARSE, 1, 2, "2\\xff", "invalid"}},
+        {"1,\xc2\x9b" "31m,0\n", {"C1 control", BMLP_ERR_PARSE, 1, 2, "\\xc2\\x9b" "31m", "invalid"}},
+        {"1,\xc0\xafx,0\n", {"overlong slash", BMLP_ERR_PARSE, 1, 2, "\\xc0\\xafx", "invalid"}},
+        {"1,\xed\xa0\x80x,0\n", {"surrogate", BMLP_ERR_PARSE, 1, 2, "\\xed\\xa0\\x80x", "invalid"}},
+        {"1,\xf4\x90\x80\x80x,0\n",
+         {"past U+10FFFF", BMLP_ERR_PARSE, 1, 2, "\\xf4\\x90\\x80\\x80x", "invalid"}},
+        {"1,x\xe2\x82,0\n", {"cut sequence", BMLP_ERR_PARSE, 1, 2, "x\\xe2\\x82", "invalid"}},
+    };
+    bmlp_csv_options_t opt = default_options();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_text_fails(cases[i].text, &cases[i].c, &opt);
+}
+
+/* A value too long for the error detail ends in "..." after its last whole character, never
+ * inside a UTF-8 sequence or an escape. */
+static void csv_error_value_truncates_whole(void **state)
+{
+    char text[256], value[128];
+    bad_case_t c = {"long field", BMLP_ERR_PARSE, 1, 1, value, "invalid number"};
+    bmlp_csv_options_t opt = default_options();
+
+    (void)state;
+    /* 123 letters, a two-byte letter that would end at byte 125, then more letters. */
+    memset(text, 'a', 123);
+    strcpy(text + 123, "\xc3\xa9" "bbbbb,1,0\n");
+    memset(value, 'a', 123);
+    strcpy(value + 123, "...");
+    assert_text_fails(text, &c, &opt);
+    /* 122 letters, then a byte that takes 4 characters escaped. */
+    memset(text, 'a', 122);
+    strcpy(text + 122, "\xff" "bbbbb,1,0\n");
+    memset(value, 'a', 122);
+    strcpy(value + 122, "...");
+    assert_text_fails(text, &c, &opt);
+}
+
 /* Writes rows of "i,-i/4,i%2" (enough to grow the arrays several times) and checks every value,
  * including the last row, which has no final newline. */
 static void csv_many_rows(void **state)
@@ -774,6 +822,8 @@ int main(void)
         cmocka_unit_test(csv_bom_error_position),
         cmocka_unit_test(csv_bom_only),
         cmocka_unit_test(csv_bom_not_at_start),
+        cmocka_unit_test(csv_error_value_escapes_bytes),
+        cmocka_unit_test(csv_error_value_truncates_whole),
         cmocka_unit_test(csv_many_rows),
         cmocka_unit_test(csv_ignores_process_locale),
         cmocka_unit_test(csv_breast_cancer),

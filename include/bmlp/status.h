@@ -28,7 +28,9 @@ typedef struct bmlp_error {
     char path[512];    /* the file involved */
     size_t line;       /* 1-based line in path, 0 if not a text position */
     size_t column;     /* 1-based field (CSV) or column, 0 if none */
-    char value[128];   /* the offending text or number, truncated */
+    /* The offending text or number. Bytes that are not printable ASCII or well-formed UTF-8
+     * appear as \xNN, and a value too long ends in "...". */
+    char value[128];
 } bmlp_error_t;
 
 /* Returns a static, one-line description of a status code. */
