@@ -21,13 +21,13 @@ static const char predict_help[] =
     "%s"
     "\n"
     "Files without labels:\n"
-    "  --no-label           the CSV file has no label column: every field is a feature\n"
+    "  --no-label              the CSV file has no label column: every field is a feature\n"
     "\n"
     "Output:\n"
-    "  --model MODEL        model file written by 'bmlp train --out'\n"
-    "  --out FILE           write the predictions to FILE (replaced whole, only on\n"
-    "                       success) instead of standard output\n"
-    "  -h, --help           show this help\n";
+    "  --model MODEL           model file written by 'bmlp train --out'\n"
+    "  --out FILE              write the predictions to FILE (replaced whole, only on\n"
+    "                          success) instead of standard output\n"
+    "  -h, --help              show this help\n";
 
 static const char eval_help[] =
     "Usage: bmlp eval --model MODEL --data PATH [OPTIONS]\n"
@@ -38,8 +38,8 @@ static const char eval_help[] =
     "%s"
     "\n"
     "Model:\n"
-    "  --model MODEL        model file written by 'bmlp train --out'\n"
-    "  -h, --help           show this help\n";
+    "  --model MODEL           model file written by 'bmlp train --out'\n"
+    "  -h, --help              show this help\n";
 
 enum { OPT_MODEL = 1, OPT_OUT, OPT_NO_LABEL };
 
