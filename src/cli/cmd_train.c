@@ -42,6 +42,9 @@ static const char train_help[] =
     "  --quiet                 print only the final 'key: value' lines\n"
     "  -h, --help              show this help\n";
 
+/* Width of the epoch column of the table: 6, or the digits of the epoch count past 999999. */
+static int epoch_width = 6;
+
 enum {
     OPT_HIDDEN = 1,
     OPT_EPOCHS,
@@ -235,8 +238,11 @@ static void print_config(const train_args_t *a, const bmlp_net_t *net, const bml
             printf("threads: %zu\n", threads);
     } else
         printf("threads: 1 (built without OpenMP)\n");
-    printf("%6s %11s %10s %10s %10s %12s\n", "epoch", "train_loss", "train_acc", "val_loss",
-           "val_acc", "samples/s");
+    epoch_width = 6;
+    for (size_t e = a->train.epochs; e >= 1000000; e /= 10)
+        epoch_width++;
+    printf("%*s %11s %10s %10s %10s %12s\n", epoch_width, "epoch", "train_loss", "train_acc",
+           "val_loss", "val_acc", "samples/s");
     fflush(stdout);
 }
 
@@ -279,10 +285,10 @@ static int print_epoch(const bmlp_epoch_report_t *r, void *user)
     (void)user;
     erase_progress();
     if (isnan(r->val_loss))
-        printf("%6zu %11.5f %10.4f %10s %10s %12.4g\n", r->epoch, r->train_loss, r->train_accuracy,
-               "-", "-", r->samples_per_second);
+        printf("%*zu %11.5f %10.4f %10s %10s %12.4g\n", epoch_width, r->epoch, r->train_loss,
+               r->train_accuracy, "-", "-", r->samples_per_second);
     else
-        printf("%6zu %11.5f %10.4f %10.5f %10.4f %12.4g\n", r->epoch, r->train_loss,
+        printf("%*zu %11.5f %10.4f %10.5f %10.4f %12.4g\n", epoch_width, r->epoch, r->train_loss,
                r->train_accuracy, r->val_loss, r->val_accuracy, r->samples_per_second);
     fflush(stdout);
     progress.epoch_start = cli_now_seconds();
