@@ -85,8 +85,8 @@ static size_t utf8_sequence_length(const unsigned char *p)
 /* Writes the text that stands for the character at p into unit (at most 12 bytes and a NUL) and
  * returns the number of bytes of p that it stands for. Printable ASCII and well-formed UTF-8
  * stay as they are. Control bytes, backslashes, bytes outside well-formed UTF-8, the C1
- * controls U+0080 to U+009F (which terminals obey) and a byte order mark (which prints as
- * nothing) become \xNN per byte. */
+ * controls U+0080 to U+009F (which some terminals act on) and a byte order mark (which prints
+ * as nothing) become \xNN per byte. */
 static size_t escape_unit(const unsigned char *p, char *unit)
 {
     size_t len;

@@ -651,7 +651,7 @@ static void csv_bom_not_at_start(void **state)
 }
 
 /* An error value keeps well-formed UTF-8 and escapes every byte outside it, the C1 controls
- * (which terminals obey) among them. */
+ * (which some terminals act on) among them. */
 static void csv_error_value_escapes_bytes(void **state)
 {
     static const struct {
@@ -659,9 +659,11 @@ static void csv_error_value_escapes_bytes(void **state)
         bad_case_t c;
     } cases[] = {
         {"1,caf\xc3\xa9,0\n", {"two-byte letter", BMLP_ERR_PARSE, 1, 2, "caf\xc3\xa9", "invalid"}},
-        {"1,\xe2\x82\xac" "5,0\n", {"euro sign", BMLP_ERR_PARSE, 1, 2, "\xe2\x82\xac" "5", "invalid"}},
+        {"1,\xe2\x82\xac" "5,0\n",
+         {"euro sign", BMLP_ERR_PARSE, 1, 2, "\xe2\x82\xac" "5", "invalid"}},
         {"1,2\xff,0\n", {"byte 0xff", BMLP_ERR_PARSE, 1, 2, "2\\xff", "invalid"}},
-        {"1,\xc2\x9b" "31m,0\n", {"C1 control", BMLP_ERR_PARSE, 1, 2, "\\xc2\\x9b" "31m", "invalid"}},
+        {"1,\xc2\x9b" "31m,0\n",
+         {"C1 control", BMLP_ERR_PARSE, 1, 2, "\\xc2\\x9b" "31m", "invalid"}},
         {"1,\xc0\xafx,0\n", {"overlong slash", BMLP_ERR_PARSE, 1, 2, "\\xc0\\xafx", "invalid"}},
         {"1,\xed\xa0\x80x,0\n", {"surrogate", BMLP_ERR_PARSE, 1, 2, "\\xed\\xa0\\x80x", "invalid"}},
         {"1,\xf4\x90\x80\x80x,0\n",
