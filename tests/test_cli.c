@@ -479,6 +479,7 @@ static void bench_json_reports_points(void **state)
                           "\"bound_fraction\"",
                           "\"peak_gflops\"",
                           "\"sigmoids_per_ns\"",
+                          "\"cpu\": \"",
                           "\"fill_ns_per_sample\"",
                           "\"reduce_ns_per_sample\"",
                           "\"update_ns_per_sample\""};

@@ -29,7 +29,8 @@ static const char bench_help[] =
     "Every thread count must train bitwise the same weights as the first one. The rates\n"
     "are measured before the first epoch and after each one, and each epoch is set against\n"
     "the higher of the two measurements around it, so that the fraction follows a machine\n"
-    "whose speed drifts. The header shows the first measurement.\n"
+    "whose speed drifts. The header shows the processor (from /proc/cpuinfo) and the first\n"
+    "measurement; each --json point names the processor too.\n"
     "\n"
     "Options:\n"
     "  --workload NAME      S (2-2-1, 1,048,576 samples), M (32-256-1, 262,144 samples),\n"
@@ -96,6 +97,7 @@ typedef struct bench_args {
     bmlp_isa_t isa;
     size_t repeats;
     int json;
+    char cpu[320]; /* the processor, as describe_cpu gives it */
 } bench_args_t;
 
 /* One measured point: medians over the repeats. */
@@ -366,6 +368,49 @@ static void layers_text(const bmlp_net_t *net, char *buf, size_t size)
                                  bmlp_net_width(net, k));
 }
 
+/* Copies the value of a "key : value" line of /proc/cpuinfo into dst[size], keeping only the
+ * characters that JSON strings and terminals take as they are. */
+static void copy_cpuinfo_value(char *dst, size_t size, const char *colon)
+{
+    size_t n = 0;
+
+    for (const char *c = colon + 1; *c != '\0' && n + 1 < size; c++) {
+        if (*c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\' && !(n == 0 && *c == ' '))
+            dst[n++] = *c;
+    }
+    dst[n] = '\0';
+}
+
+/* Writes "model name (family F, model M)" of the first processor in /proc/cpuinfo into
+ * buf[size], or "unknown" where the file or the name is missing (systems other than Linux). */
+static void describe_cpu(char *buf, size_t size)
+{
+    char line[512], name[256] = "", family[32] = "", model[32] = "";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+
+    snprintf(buf, size, "unknown");
+    if (f == NULL)
+        return;
+    /* The first processor's block ends at the first blank line. */
+    while (fgets(line, sizeof(line), f) != NULL && line[0] != '\n') {
+        char *colon = strchr(line, ':');
+
+        if (colon == NULL)
+            continue;
+        if (strncmp(line, "model name", 10) == 0)
+            copy_cpuinfo_value(name, sizeof(name), colon);
+        else if (strncmp(line, "cpu family", 10) == 0)
+            copy_cpuinfo_value(family, sizeof(family), colon);
+        else if (strncmp(line, "model", 5) == 0 && (line[5] == ' ' || line[5] == '\t'))
+            copy_cpuinfo_value(model, sizeof(model), colon);
+    }
+    fclose(f);
+    if (name[0] != '\0' && family[0] != '\0' && model[0] != '\0')
+        snprintf(buf, size, "%s (family %s, model %s)", name, family, model);
+    else if (name[0] != '\0')
+        snprintf(buf, size, "%s", name);
+}
+
 static void print_point(const bench_args_t *a, const workload_t *w, const char *layers,
                         size_t threads, const measurement_t *m, int *first)
 {
@@ -376,10 +421,10 @@ static void print_point(const bench_args_t *a, const workload_t *w, const char *
         printf("%s  {\"workload\": \"%s\", \"layers\": \"%s\", \"batch\": %zu, \"threads\": %zu, "
                "\"isa\": \"%s\", \"samples_per_second\": %.6g, \"spread\": %.4f, "
                "\"gflops\": %.6g, \"bound_fraction\": %.4f, \"peak_gflops\": %.4g, "
-               "\"sigmoids_per_ns\": %.4g",
+               "\"sigmoids_per_ns\": %.4g, \"cpu\": \"%s\"",
                *first ? "" : ",\n", w->name, layers, batch, threads, bmlp_isa_name(a->isa),
                m->samples_per_second, m->spread, m->gflops, m->bound_fraction,
-               m->rates.flops_per_second * 1e-9, m->rates.sigmoids_per_second * 1e-9);
+               m->rates.flops_per_second * 1e-9, m->rates.sigmoids_per_second * 1e-9, a->cpu);
         /* null marks a phase that was not timed apart, as "-" does in the table. */
         for (int p = 0; p < BMLP_PHASES; p++) {
             if (m->phase_per_sample[p] > 0.0)
@@ -468,11 +513,12 @@ int cmd_bench(int argc, char **argv)
         return cli_exit_status(err.status);
     }
     args.isa = rates.isa;
+    describe_cpu(args.cpu, sizeof(args.cpu));
     if (args.json) {
         printf("[\n");
     } else {
-        printf("peak_gflops: %.4g\nsigmoids_per_ns: %.4g\n", rates.flops_per_second * 1e-9,
-               rates.sigmoids_per_second * 1e-9);
+        printf("cpu: %s\npeak_gflops: %.4g\nsigmoids_per_ns: %.4g\n", args.cpu,
+               rates.flops_per_second * 1e-9, rates.sigmoids_per_second * 1e-9);
         printf("%-8s %-16s %6s %7s %-7s %12s %7s %9s %7s", "workload", "layers", "batch", "threads",
                "isa", "samples/s", "spread", "GFLOP/s", "bound");
         for (int p = 0; p < BMLP_PHASES; p++)
