@@ -50,8 +50,8 @@ static void copy_truncated(char *dst, size_t size, const char *src)
 }
 
 /* Returns the length of the well-formed UTF-8 sequence of 2 to 4 bytes at p, or 0 where p
- * starts none: overlong forms, UTF-16 surrogates and code points past U+10FFFF included. Reads
- * no byte past the first one that does not fit, so a terminating NUL ends the check. */
+ * starts none, as with overlong forms, UTF-16 surrogates and code points past U+10FFFF. Reading
+ * stops at the first byte that does not fit, so a terminating NUL ends the check. */
 static size_t utf8_sequence_length(const unsigned char *p)
 {
     unsigned char second_min = 0x80, second_max = 0xBF;
@@ -82,35 +82,37 @@ static size_t utf8_sequence_length(const unsigned char *p)
     return len;
 }
 
-/* Writes the text that stands for the character at p into unit (at most 12 bytes and a NUL) and
- * returns the number of bytes of p that it stands for. Printable ASCII and well-formed UTF-8
- * stay as they are. Control bytes, backslashes, bytes outside well-formed UTF-8, the C1
- * controls U+0080 to U+009F (which some terminals act on) and a byte order mark (which prints
- * as nothing) become \xNN per byte. */
-static size_t escape_unit(const unsigned char *p, char *unit)
+/* Bytes of the printable form of one character, with its NUL: up to three \xNN escapes. */
+#define ESCAPED_MAX 13
+
+/* Writes the printable form of the character at p into escaped[ESCAPED_MAX] and returns the
+ * character's length in bytes. Printable ASCII and well-formed UTF-8 are copied. Control bytes,
+ * backslashes, bytes outside well-formed UTF-8, the C1 controls U+0080 to U+009F (which some
+ * terminals act on) and a byte order mark (which prints as nothing) become \xNN per byte. */
+static size_t escape_character(const unsigned char *p, char *escaped)
 {
     size_t len;
 
     if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) {
-        snprintf(unit, 13, "\\x%02x\\x%02x\\x%02x", p[0], p[1], p[2]);
+        snprintf(escaped, ESCAPED_MAX, "\\x%02x\\x%02x\\x%02x", p[0], p[1], p[2]);
         return 3;
     }
     if (p[0] >= 0x20 && p[0] < 0x7f && p[0] != '\\') {
-        unit[0] = (char)p[0];
-        unit[1] = '\0';
+        escaped[0] = (char)p[0];
+        escaped[1] = '\0';
         return 1;
     }
     len = p[0] >= 0x80 ? utf8_sequence_length(p) : 0;
     if (len > 0 && !(p[0] == 0xC2 && p[1] < 0xA0)) {
-        memcpy(unit, p, len);
-        unit[len] = '\0';
+        memcpy(escaped, p, len);
+        escaped[len] = '\0';
         return len;
     }
-    snprintf(unit, 13, "\\x%02x", p[0]);
+    snprintf(escaped, ESCAPED_MAX, "\\x%02x", p[0]);
     return 1;
 }
 
-/* Copies value into dst[size] (size at least 4) with escape_unit applied to each character, so
+/* Copies value into dst[size] (size at least 4) in the printable form of escape_character, so
  * that an offending value from a binary file cannot garble the terminal it is printed on. A
  * value that does not fit ends in "..." after its last whole character, so that the copy stays
  * well-formed UTF-8. */
@@ -121,19 +123,19 @@ static void copy_escaped(char *dst, size_t size, const char *value)
     size_t cut = 0; /* end of the last whole character with room for "..." after it */
 
     while (*p != '\0') {
-        char unit[13];
-        size_t used = escape_unit(p, unit);
-        size_t len = strlen(unit);
+        char escaped[ESCAPED_MAX];
+        size_t consumed = escape_character(p, escaped);
+        size_t len = strlen(escaped);
 
         if (n + len > size - 1) {
             memcpy(dst + cut, "...", 4);
             return;
         }
-        memcpy(dst + n, unit, len);
+        memcpy(dst + n, escaped, len);
         n += len;
         if (n <= size - 4)
             cut = n;
-        p += used;
+        p += consumed;
     }
     dst[n] = '\0';
 }

@@ -30,7 +30,7 @@ static const char bench_help[] =
     "are measured before the first epoch and after each one, and each epoch is set against\n"
     "the higher of the two measurements around it, so that the fraction follows a machine\n"
     "whose speed drifts. The header shows the processor (from /proc/cpuinfo) and the first\n"
-    "measurement; each --json point names the processor too.\n"
+    "measurement. Each --json point names the processor too.\n"
     "\n"
     "Options:\n"
     "  --workload NAME      S (2-2-1, 1,048,576 samples), M (32-256-1, 262,144 samples),\n"
@@ -97,7 +97,7 @@ typedef struct bench_args {
     bmlp_isa_t isa;
     size_t repeats;
     int json;
-    char cpu[320]; /* the processor, as describe_cpu gives it */
+    char cpu[320]; /* processor description from describe_cpu */
 } bench_args_t;
 
 /* One measured point: medians over the repeats. */
@@ -368,8 +368,8 @@ static void layers_text(const bmlp_net_t *net, char *buf, size_t size)
                                  bmlp_net_width(net, k));
 }
 
-/* Copies the value of a "key : value" line of /proc/cpuinfo into dst[size], keeping only the
- * characters that JSON strings and terminals take as they are. */
+/* Copies the value after the colon of a "key : value" line of /proc/cpuinfo into dst[size],
+ * keeping only printable ASCII other than quotes and backslashes, so that JSON needs no escapes. */
 static void copy_cpuinfo_value(char *dst, size_t size, const char *colon)
 {
     size_t n = 0;
@@ -397,6 +397,7 @@ static void describe_cpu(char *buf, size_t size)
 
         if (colon == NULL)
             continue;
+        /* "model name" also starts with "model ", so it is tested before "model". */
         if (strncmp(line, "model name", 10) == 0)
             copy_cpuinfo_value(name, sizeof(name), colon);
         else if (strncmp(line, "cpu family", 10) == 0)
