@@ -254,6 +254,24 @@ static bmlp_status_t parse_row(csv_reader_t *r)
     return status;
 }
 
+/* Rejects a header whose first name is empty or "". Such a first column is most often the row
+ * index that pandas and R write by default, which would otherwise train as a feature. */
+static bmlp_status_t check_header(csv_reader_t *r)
+{
+    const char *comma = memchr(r->text.text, ',', r->text.length);
+    size_t length = comma != NULL ? (size_t)(comma - r->text.text) : r->text.length;
+    char name[3];
+
+    if (length != 0 && !(length == 2 && memcmp(r->text.text, "\"\"", 2) == 0))
+        return BMLP_OK;
+    memcpy(name, r->text.text, length);
+    name[length] = '\0';
+    return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 1, name,
+                     "column 1 has no name in the header; an unnamed first column is usually a "
+                     "row index (pandas and R write one by default), which would be read as a "
+                     "feature: remove it, or name it to keep it");
+}
+
 /* Handles one non-blank line after the skipped ones: the header, the first row or a later row. */
 static bmlp_status_t take_line(csv_reader_t *r)
 {
@@ -269,7 +287,8 @@ static bmlp_status_t take_line(csv_reader_t *r)
                          r->text.number);
     if (r->opt->header && r->header_line == 0) {
         r->header_line = r->text.number;
-        return set_shape(r, n_fields);
+        status = check_header(r);
+        return status != BMLP_OK ? status : set_shape(r, n_fields);
     }
     if (r->first_line == 0) {
         r->first_line = r->text.number;

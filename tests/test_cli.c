@@ -296,6 +296,16 @@ static void header_line_hint(void **state)
     assert_int_equal(cli_run(args), 2);
     cli_expect_output(":1:2: invalid number");
     assert_null(strstr(cli_output, "--header"));
+
+    /* A header over a row index starts with an empty name: the hint, then with --header an
+     * error that names the index column. */
+    write_text(data, ",x,label\n0,0.5,0\n1,2,1\n");
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output(":1:1: empty field");
+    cli_expect_output("if line 1 names the columns, add --header");
+    snprintf(args, sizeof(args), "train --data %s --header --epochs 1 --quiet", data);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output(":1:1: column 1 has no name in the header");
 }
 
 /* Features near float's limit overflow the model's standardization (moons' features have stds

@@ -469,6 +469,38 @@ static void csv_header_only(void **state)
     assert_fails_with(&c, &opt);
 }
 
+/* A header whose first name is empty (pandas) or "" (R) sits above a row index, which the
+ * loader refuses to read as a feature. */
+static void csv_header_unnamed_first(void **state)
+{
+    const bad_case_t empty = {"bad_header_index.csv", BMLP_ERR_PARSE, 1, 1, "",
+                              "column 1 has no name in the header"};
+    const bad_case_t quoted = {"bad_header_index_quoted.csv", BMLP_ERR_PARSE, 1, 1, "\"\"",
+                               "column 1 has no name in the header"};
+    bmlp_csv_options_t opt = default_options();
+
+    (void)state;
+    opt.header = 1;
+    assert_fails_with(&empty, &opt);
+    assert_fails_with(&quoted, &opt);
+}
+
+/* Only the first name is checked: an empty name further along loads as before. */
+static void csv_header_unnamed_later(void **state)
+{
+    bmlp_csv_options_t opt = default_options();
+    bmlp_dataset_t ds;
+
+    (void)state;
+    opt.header = 1;
+    load_ok("header_unnamed_second.csv", &opt, &ds);
+    assert_int_equal(ds.n_samples, 2);
+    assert_int_equal(ds.n_features, 2);
+    assert_true(ds.x[1] == 10.38f);
+    assert_true(ds.y[1] == 1.0f);
+    bmlp_dataset_free(&ds);
+}
+
 static void csv_skip_past_end(void **state)
 {
     const bad_case_t c = {"basic_lf.csv", BMLP_ERR_PARSE, 0, 0, "",
@@ -816,6 +848,8 @@ int main(void)
         cmocka_unit_test(csv_nul_byte),
         cmocka_unit_test(csv_empty_file),
         cmocka_unit_test(csv_header_only),
+        cmocka_unit_test(csv_header_unnamed_first),
+        cmocka_unit_test(csv_header_unnamed_later),
         cmocka_unit_test(csv_skip_past_end),
         cmocka_unit_test(csv_one_column),
         cmocka_unit_test(csv_label_column_too_big),

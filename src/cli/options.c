@@ -350,7 +350,7 @@ static void print_load_hints(const char *cmd, const cli_data_options_t *data, bm
     if (st != BMLP_ERR_PARSE || cli_data_format(data) != BMLP_FORMAT_CSV)
         return;
     /* A header read as data fails on its first field (fields are read from the left), which is
-     * a name and not a number. */
+     * a name and not a number, or empty above a row index. */
     int value_is_text = 0;
 
     if (err->value[0] != '\0') {
@@ -360,9 +360,9 @@ static void print_load_hints(const char *cmd, const cli_data_options_t *data, bm
         value_is_text = *end != '\0';
     }
     if (!data->csv.header && err->line == data->csv.skip_lines + 1 && err->column == 1 &&
-        value_is_text &&
-        (strncmp(err->message, "invalid number", 14) == 0 ||
-         strncmp(err->message, "invalid label", 13) == 0))
+        ((value_is_text && (strncmp(err->message, "invalid number", 14) == 0 ||
+                            strncmp(err->message, "invalid label", 13) == 0)) ||
+         strncmp(err->message, "empty field", 11) == 0))
         fprintf(stderr, "bmlp %s: if line %zu names the columns, add --header\n", cmd, err->line);
     /* predict reads the last column of a file of features only as the label, so such a file
      * fails there, or on its field count when it has one column. */
