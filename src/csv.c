@@ -315,16 +315,19 @@ static bmlp_status_t fail_no_data(csv_reader_t *r)
     return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, 0, 0, NULL, "file has no data lines");
 }
 
-/* Reads every line of an open file. Skipped lines are read but never looked at. */
+/* Reads every line of an open file. Skipped lines are passed over byte by byte, so that
+ * nothing in them, a NUL byte or any length, ends them early or fails the load. */
 static bmlp_status_t read_all(csv_reader_t *r)
 {
-    int got;
+    int got = 1;
 
-    while ((got = bmlp_text_line_read(&r->text, r->err)) > 0) {
+    for (size_t i = 0; i < r->opt->skip_lines && got > 0; i++)
+        got = bmlp_text_line_skip(&r->text, r->err);
+    if (got < 0)
+        return (bmlp_status_t)got;
+    while (got > 0 && (got = bmlp_text_line_read(&r->text, r->err)) > 0) {
         bmlp_status_t status;
 
-        if (r->text.number <= r->opt->skip_lines)
-            continue;
         if (r->text.length == 0) {
             /* A blank line before any header or data is reported like one in the middle. */
             if (r->blank_line == 0)

@@ -90,3 +90,28 @@ int bmlp_text_line_read(bmlp_text_line_t *line, bmlp_error_t *err)
     line->text[line->length] = '\0';
     return 1;
 }
+
+int bmlp_text_line_skip(bmlp_text_line_t *line, bmlp_error_t *err)
+{
+    size_t next = line->number + 1;
+    int c, any = 0;
+
+    while ((c = getc_unlocked(line->file)) != EOF) {
+        any = 1;
+        if (c == '\n')
+            break;
+    }
+    if (ferror(line->file)) {
+        int saved = errno;
+
+        if (line->number == 0 && !any)
+            return bmlp_fail(err, BMLP_ERR_IO, line->path, 0, 0, NULL, "cannot read: %s",
+                             strerror(saved));
+        return bmlp_fail(err, BMLP_ERR_IO, line->path, next, 0, NULL, "read failed: %s",
+                         strerror(saved));
+    }
+    if (!any)
+        return 0;
+    line->number = next;
+    return 1;
+}

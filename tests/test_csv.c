@@ -15,6 +15,7 @@
 
 #include "bmlp/dataset.h"
 #include "test_util.h"
+#include "text_line.h"
 
 #define CSV_DIR BMLP_TEST_DATA_DIR "/csv/"
 
@@ -765,6 +766,43 @@ static void csv_many_rows(void **state)
     bmlp_dataset_free(&ds);
 }
 
+/* Skipped lines are passed over whatever they hold: a NUL byte does not end the first one
+ * early, so its tail is not read as data, and the second is longer than any line the loader
+ * reads. The error on the last line names its physical line number. */
+static void csv_skip_lines_any_bytes(void **state)
+{
+    static const char tail[] = "1.5,0\n2.5,1\n3.5,x\n";
+    char path[] = "/tmp/bmlp_test_csv_XXXXXX";
+    const bad_case_t c = {"", BMLP_ERR_PARSE, 5, 2, "x", "expected a label of 0 or 1"};
+    bmlp_csv_options_t opt = default_options();
+    bmlp_error_t err;
+    bmlp_dataset_t ds;
+    int fd = mkstemp(path);
+    FILE *f;
+
+    (void)state;
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite("meta\0" "5,1\n", 1, 9, f), 9);
+    for (size_t i = 0; i <= BMLP_MAX_LINE_BYTES; i++)
+        assert_int_equal(putc('x', f), 'x');
+    assert_int_equal(fputs("\n", f) >= 0, 1);
+    assert_int_equal(fputs(tail, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+
+    opt.skip_lines = 2;
+    assert_file_fails(path, &c, &opt);
+    assert_int_equal(truncate(path, 9 + BMLP_MAX_LINE_BYTES + 2 + 12), 0);
+    assert_int_equal(bmlp_csv_load(path, &opt, &ds, &err), BMLP_OK);
+    unlink(path);
+    assert_int_equal(ds.n_samples, 2);
+    assert_int_equal(ds.n_features, 1);
+    assert_true(ds.x[0] == 1.5f && ds.x[1] == 2.5f);
+    assert_true(ds.y[0] == 0.0f && ds.y[1] == 1.0f);
+    bmlp_dataset_free(&ds);
+}
+
 /* In a locale whose decimal point is a comma, strtod alone would stop at the '.' of "0.5". The
  * test skips when no such locale is installed. */
 static void csv_ignores_process_locale(void **state)
@@ -850,6 +888,7 @@ int main(void)
         cmocka_unit_test(csv_header_only),
         cmocka_unit_test(csv_header_unnamed_first),
         cmocka_unit_test(csv_header_unnamed_later),
+        cmocka_unit_test(csv_skip_lines_any_bytes),
         cmocka_unit_test(csv_skip_past_end),
         cmocka_unit_test(csv_one_column),
         cmocka_unit_test(csv_label_column_too_big),
