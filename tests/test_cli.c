@@ -431,6 +431,15 @@ static void full_stdout_fails(void **state)
     assert_int_equal(cli_run(args), 1);
     assert_false(cli_exists(csv));
     assert_int_equal(cli_count_temp_files(), 0);
+
+    /* With standard output closed, the output file must not take its descriptor and receive
+     * what the command prints. The shell points descriptor 2 at the pipe and then closes 1, and
+     * the '#' turns the helper's own 2>&1 into a comment. */
+    snprintf(args, sizeof(args), "gen moons --samples 100 --out '%s' 2>&1 1>&- #", csv);
+    assert_int_equal(cli_run(args), 1);
+    cli_expect_output("cannot write to standard output");
+    assert_false(cli_exists(csv));
+    assert_int_equal(cli_count_temp_files(), 0);
 }
 
 /* A write past the file size limit fails with an error and leaves no file. Unless the command

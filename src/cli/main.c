@@ -1,5 +1,6 @@
 /* bmlp: train, apply and evaluate binary-classification MLPs. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,24 @@ static void report_bus_error(int signo)
     _exit(EXIT_FAILURE_OTHER);
 }
 
+/* Opens /dev/null on each of descriptors 0 to 2 that was closed when bmlp started, so that no
+ * file that bmlp opens takes one of them. A temporary output file opened as descriptor 1 would
+ * otherwise receive what the command prints. Standard output and standard error get it
+ * read-only, so that printing to them still fails and is reported as before. */
+static void reserve_standard_descriptors(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        /* open returns the lowest free descriptor, which is fd. Where it fails, the command
+         * runs on with the descriptor closed. */
+        int got = open("/dev/null", O_RDONLY);
+
+        if (got > fd)
+            close(got);
+    }
+}
+
 typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -77,6 +96,7 @@ int main(int argc, char **argv)
     /* With SIGXFSZ ignored, a write past the file size limit (ulimit -f) fails with EFBIG. The
      * command then removes its temporary file and reports the error, where the signal would have
      * killed it and left the file. */
+    reserve_standard_descriptors();
     signal(SIGXFSZ, SIG_IGN);
     signal(SIGBUS, report_bus_error);
     if (argc < 2) {
