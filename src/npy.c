@@ -554,12 +554,13 @@ static bmlp_status_t parse_file(bmlp_npy_map_t *map, bmlp_error_t *err)
 
 /* ---- mapping ---- */
 
-/* Maps the whole file read-only into map->base. */
+/* Maps the whole file read-only into map->base. The file is opened without blocking, so that a
+ * FIFO is rejected as not a regular file instead of waiting for a writer. */
 static bmlp_status_t map_file(const char *path, bmlp_npy_map_t *map, bmlp_error_t *err)
 {
     struct stat info;
     void *base;
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
 
     if (fd < 0)
         return bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL, "cannot open for reading: %s",

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bmlp/dataset.h"
@@ -427,6 +428,28 @@ static void npy_missing_file(void **state)
     assert_int_equal(bmlp_npy_load(NULL, &ds, &err), BMLP_ERR_INVALID_ARGUMENT);
 }
 
+/* A FIFO fails at once as not a regular file, where opening it for reading would wait for a
+ * writer. The alarm turns such a wait into a failed test. */
+static void npy_fifo_fails_at_once(void **state)
+{
+    char dir[] = "/tmp/bmlp_test_npy_XXXXXX";
+    char path[64];
+    bmlp_dataset_t ds;
+    bmlp_error_t err;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/data.npy", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(10);
+    assert_int_equal(bmlp_npy_load(path, &ds, &err), BMLP_ERR_IO);
+    alarm(0);
+    assert_non_null(strstr(err.message, "not a regular file"));
+    assert_null(ds.x);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +468,7 @@ int main(void)
         cmocka_unit_test(npy_size_errors),
         cmocka_unit_test(npy_value_errors),
         cmocka_unit_test(npy_missing_file),
+        cmocka_unit_test(npy_fifo_fails_at_once),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
