@@ -65,6 +65,15 @@ static void usage_errors_exit_2(void **state)
     cli_expect_output("--lr: invalid value '0x1p-3' (expected a finite decimal number)");
     assert_int_equal(cli_run("train --hidden 4,,4"), 2);
     cli_expect_output("--hidden: invalid list");
+    /* An empty value, such as an unset shell variable, is no list; "none" asks for no layer. */
+    assert_int_equal(cli_run("train --hidden ''"), 2);
+    cli_expect_output("--hidden: missing list");
+    assert_int_equal(cli_run("bench --hidden ''"), 2);
+    cli_expect_output("--hidden: missing list");
+    assert_int_equal(cli_run("train --hidden ' 4'"), 2);
+    cli_expect_output("--hidden: invalid list ' 4'");
+    assert_int_equal(cli_run("train --hidden '4, 4'"), 2);
+    cli_expect_output("--hidden: invalid list '4, 4'");
     assert_int_equal(cli_run("train --data synth:nope"), 2);
     cli_expect_output("unknown synthetic set");
     assert_int_equal(cli_run("train --data ''"), 2);

@@ -140,7 +140,12 @@ int cli_parse_hidden(const char *cmd, const char *text, size_t *widths, size_t *
     const char *p = text;
 
     *count = 0;
-    if (strcmp(text, "none") == 0 || text[0] == '\0')
+    if (text[0] == '\0') {
+        cli_usage_error(cmd, "--hidden: missing list (the value is empty; 'none' means no hidden "
+                             "layer)");
+        return -1;
+    }
+    if (strcmp(text, "none") == 0)
         return 0;
     for (;;) {
         char *end;
@@ -148,7 +153,9 @@ int cli_parse_hidden(const char *cmd, const char *text, size_t *widths, size_t *
 
         errno = 0;
         v = strtoull(p, &end, 10);
-        if (end == p || *p == '-' || *p == '+' || errno != 0 || v == 0 || v > BMLP_MAX_WIDTH ||
+        /* Digits only, as for the other counts: strtoull would also skip leading white space
+         * and take a sign. */
+        if (*p < '0' || *p > '9' || errno != 0 || v == 0 || v > BMLP_MAX_WIDTH ||
             (*end != ',' && *end != '\0')) {
             cli_usage_error(cmd,
                             "--hidden: invalid list '%s' (expected widths from 1 to %zu "
