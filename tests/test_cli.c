@@ -65,7 +65,7 @@ static void usage_errors_exit_2(void **state)
     cli_expect_output("--lr: invalid value '0x1p-3' (expected a finite decimal number)");
     assert_int_equal(cli_run("train --hidden 4,,4"), 2);
     cli_expect_output("--hidden: invalid list");
-    /* An empty value, such as an unset shell variable, is no list; "none" asks for no layer. */
+    /* An empty value, such as an unset shell variable, is no list; "none" means no layer. */
     assert_int_equal(cli_run("train --hidden ''"), 2);
     cli_expect_output("--hidden: missing list");
     assert_int_equal(cli_run("bench --hidden ''"), 2);
@@ -380,6 +380,41 @@ static void interrupted_train_keeps_old_model(void **state)
     }
 }
 
+/* predict stopped by SIGTERM while it writes its output removes the temporary file and ends by
+ * that signal, leaving no output file. The test waits for the temporary file to appear, so the
+ * signal lands during the write, which takes about a second for these 5 million samples. */
+static void interrupted_predict_leaves_no_file(void **state)
+{
+    char args[512], model[128], out[128];
+    int status, seen = 0;
+    pid_t pid;
+
+    (void)state;
+    snprintf(model, sizeof(model), "%s/stop.model", cli_tmpdir);
+    snprintf(out, sizeof(out), "%s/stop.csv", cli_tmpdir);
+    snprintf(args, sizeof(args), "train --samples 200 --epochs 1 --quiet --out %s", model);
+    assert_int_equal(cli_run(args), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl(BMLP_CLI_PATH, "bmlp", "predict", "--model", model, "--data", "synth:moons",
+              "--samples", "5000000", "--out", out, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 3000 && !seen; i++) {
+        seen = cli_count_temp_files() > 0;
+        if (!seen)
+            nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+    assert_true(seen);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGTERM);
+    assert_int_equal(cli_count_temp_files(), 0);
+    assert_false(cli_exists(out));
+}
+
 /* An output that exists and is not a regular file, or that is an input, is rejected before any
  * work, and nothing is written. */
 static void bad_output_paths_rejected(void **state)
@@ -556,6 +591,7 @@ int main(void)
         cmocka_unit_test(extreme_features_in_predict_and_eval),
         cmocka_unit_test(damaged_model_rejected),
         cmocka_unit_test(interrupted_train_keeps_old_model),
+        cmocka_unit_test(interrupted_predict_leaves_no_file),
         cmocka_unit_test(bad_output_paths_rejected),
         cmocka_unit_test(full_stdout_fails),
         cmocka_unit_test(file_size_limit_fails_cleanly),

@@ -2,6 +2,7 @@
 #ifndef BMLP_CLI_H
 #define BMLP_CLI_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -126,6 +127,17 @@ bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bml
 
 /* Returns the seconds of CLOCK_MONOTONIC. */
 double cli_now_seconds(void);
+
+/* The signal (SIGINT, SIGTERM or SIGHUP) that asked the command to stop, 0 while none has. */
+extern volatile sig_atomic_t cli_stop_signal;
+
+/* Catches the signals that usually end a long run, so that a command writing a file can cancel
+ * the write, remove its temporary file and then end by cli_die_by_stop_signal, instead of being
+ * killed with the temporary file left behind. */
+void cli_catch_stop_signals(void);
+
+/* Ends the process by the signal in cli_stop_signal, as its default action would have. */
+void cli_die_by_stop_signal(void);
 
 /* Flushes standard output and returns 1 if anything printed there could not be written. It then
  * prints "bmlp CMD: cannot write to standard output: REASON" ("bmlp: ..." for a NULL cmd) to

@@ -1,6 +1,5 @@
 /* bmlp gen: write a synthetic set to a CSV, LIBSVM or NPY file. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -85,36 +84,6 @@ typedef struct progress {
     int stdout_failed;      /* the summary could not be written, which cancelled the write */
 } progress_t;
 
-/* The signal (SIGINT, SIGTERM or SIGHUP) that asked gen to stop, 0 while none has. */
-static volatile sig_atomic_t stop_signal;
-
-static void record_stop(int signo)
-{
-    stop_signal = signo;
-}
-
-/* Catches the signals that usually end a long run, so that the write is cancelled after the
- * current piece and its temporary file removed, instead of being left behind. */
-static void catch_stop_signals(void)
-{
-    const int signals[] = {SIGINT, SIGTERM, SIGHUP};
-    struct sigaction action;
-
-    memset(&action, 0, sizeof(action));
-    action.sa_handler = record_stop;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-        sigaction(signals[i], &action, NULL);
-}
-
-/* Ends the process by the signal that stopped the write, as the default action would have. */
-static void die_by_stop_signal(void)
-{
-    signal(stop_signal, SIG_DFL);
-    raise(stop_signal);
-}
-
 /* Prints the summary of the generated set to standard output, except its last line, which names
  * the file after it is in place. Returns 1 when the summary could not be written. */
 static int print_summary(const gen_args_t *a)
@@ -149,7 +118,7 @@ static int show_progress(uint64_t done, uint64_t total, void *user)
     progress_t *p = user;
 
     /* A nonzero return cancels the write, which removes the temporary file. */
-    if (stop_signal != 0)
+    if (cli_stop_signal != 0)
         return 1;
     if (p->on_terminal)
         show_line(p, done, total);
@@ -293,11 +262,11 @@ int cmd_gen(int argc, char **argv)
     bmlp_error_clear(&err);
     progress.start = cli_now_seconds();
     progress.on_terminal = isatty(STDERR_FILENO);
-    catch_stop_signals();
+    cli_catch_stop_signals();
     st = bmlp_synth_write(&args.synth, args.out, (bmlp_file_format_t)args.format, show_progress,
                           &progress, &err);
-    if (stop_signal != 0)
-        die_by_stop_signal();
+    if (cli_stop_signal != 0)
+        cli_die_by_stop_signal();
     if (progress.stdout_failed)
         return EXIT_FAILURE_OTHER;
     if (st != BMLP_OK) {

@@ -153,28 +153,41 @@ static int load_model_and_data(const char *cmd, const apply_args_t *a, bmlp_net_
     return EXIT_OK;
 }
 
-/* Writes the predictions to f; returns 0, or -1 when a write failed. */
+/* Writes the predictions to f; returns 0, or -1 when a write failed or a stop signal came. */
 static int write_predictions(FILE *f, const float *prob, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (fprintf(f, "%.9g,%d\n", (double)prob[i], prob[i] >= 0.5f) < 0)
+            return -1;
+        if (i % 4096 == 0 && cli_stop_signal != 0)
             return -1;
     }
     return fflush(f) == 0 ? 0 : -1;
 }
 
 /* Writes the predictions to path through a temporary file renamed into place; returns the
- * exit status. */
+ * exit status. A stop signal during the write removes the temporary file and ends the process
+ * by that signal. */
 static int save_predictions(const char *path, const float *prob, size_t n)
 {
     bmlp_atomic_file_t out;
     bmlp_error_t err;
-    bmlp_status_t st = bmlp_atomic_open(&out, path, &err);
+    bmlp_status_t st;
 
+    cli_catch_stop_signals();
+    st = bmlp_atomic_open(&out, path, &err);
     if (st == BMLP_OK && write_predictions(out.stream, prob, n) != 0) {
-        fprintf(stderr, "bmlp predict: cannot write %s: %s\n", path, strerror(errno));
+        int saved = errno;
+
         bmlp_atomic_abort(&out);
+        if (cli_stop_signal != 0)
+            cli_die_by_stop_signal();
+        fprintf(stderr, "bmlp predict: cannot write %s: %s\n", path, strerror(saved));
         return EXIT_FAILURE_OTHER;
+    }
+    if (st == BMLP_OK && cli_stop_signal != 0) {
+        bmlp_atomic_abort(&out);
+        cli_die_by_stop_signal();
     }
     if (st == BMLP_OK)
         st = bmlp_atomic_commit(&out, &err);

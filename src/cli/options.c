@@ -32,6 +32,32 @@ double cli_now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+volatile sig_atomic_t cli_stop_signal;
+
+static void record_stop(int signo)
+{
+    cli_stop_signal = signo;
+}
+
+void cli_catch_stop_signals(void)
+{
+    const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction action;
+
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = record_stop;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+        sigaction(signals[i], &action, NULL);
+}
+
+void cli_die_by_stop_signal(void)
+{
+    signal(cli_stop_signal, SIG_DFL);
+    raise(cli_stop_signal);
+}
+
 int cli_stdout_failed(const char *cmd)
 {
     static int reported;
