@@ -100,12 +100,17 @@ static bmlp_status_t resolve_target(const char *path, char **target, mode_t *mod
     return BMLP_OK;
 }
 
+/* Base name of the temporary file where the output's own name leaves no room for the suffix
+ * within NAME_MAX bytes. */
+#define SHORT_TEMP_NAME "bmlp.tmp.XXXXXX"
+
 bmlp_status_t bmlp_atomic_open(bmlp_atomic_file_t *f, const char *path, bmlp_error_t *err)
 {
     static const char suffix[] = ".tmp.XXXXXX";
     bmlp_status_t st;
     mode_t mode;
-    size_t len;
+    const char *slash;
+    size_t len, base;
     int fd;
 
     memset(f, 0, sizeof(*f));
@@ -116,26 +121,34 @@ bmlp_status_t bmlp_atomic_open(bmlp_atomic_file_t *f, const char *path, bmlp_err
     if (st != BMLP_OK)
         return st;
     len = strlen(f->target);
-    f->temp_path = malloc(len + sizeof(suffix));
+    slash = strrchr(f->target, '/');
+    base = slash != NULL ? (size_t)(slash + 1 - f->target) : 0;
+    f->temp_path = malloc(len + sizeof(suffix) + sizeof(SHORT_TEMP_NAME));
     if (f->temp_path == NULL) {
         bmlp_atomic_abort(f);
         return bmlp_fail(err, BMLP_ERR_NO_MEMORY, path, 0, 0, NULL,
                          "cannot allocate the temporary file name");
     }
+    /* The temporary file is the output's name with the suffix, beside it, or a fixed name in
+     * the same directory for a name too long to take the suffix. */
     memcpy(f->temp_path, f->target, len);
-    memcpy(f->temp_path + len, suffix, sizeof(suffix));
+    if (len - base + sizeof(suffix) - 1 <= NAME_MAX)
+        memcpy(f->temp_path + len, suffix, sizeof(suffix));
+    else
+        memcpy(f->temp_path + base, SHORT_TEMP_NAME, sizeof(SHORT_TEMP_NAME));
     fd = mkstemp(f->temp_path);
     if (fd < 0) {
-        st = bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL, "cannot create temporary file %s: %s",
-                       f->temp_path, strerror(errno));
+        /* The reason comes before the name, which a long path would cut from the message. */
+        st = bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL, "cannot create temporary file: %s (%s)",
+                       strerror(errno), f->temp_path);
         free(f->temp_path);
         f->temp_path = NULL;
         bmlp_atomic_abort(f);
         return st;
     }
     if (fchmod(fd, mode) != 0 || (f->stream = fdopen(fd, "wb")) == NULL) {
-        st = bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL, "cannot open temporary file %s: %s",
-                       f->temp_path, strerror(errno));
+        st = bmlp_fail(err, BMLP_ERR_IO, path, 0, 0, NULL, "cannot open temporary file: %s (%s)",
+                       strerror(errno), f->temp_path);
         close(fd);
         bmlp_atomic_abort(f);
         return st;

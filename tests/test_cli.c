@@ -415,6 +415,23 @@ static void interrupted_predict_leaves_no_file(void **state)
     assert_false(cli_exists(out));
 }
 
+/* An output whose name leaves no room within 255 bytes for the temporary file's suffix is
+ * written through a temporary file of a shorter name, and none is left. */
+static void longest_output_name_written(void **state)
+{
+    char args[1024], name[256], out[512];
+
+    (void)state;
+    memset(name, 'p', 251);
+    strcpy(name + 251, ".csv");
+    snprintf(out, sizeof(out), "%s/%s", cli_tmpdir, name);
+    snprintf(args, sizeof(args), "gen moons --samples 10 --out '%s'", out);
+    assert_int_equal(cli_run(args), 0);
+    assert_true(cli_exists(out));
+    assert_int_equal(cli_count_temp_files(), 0);
+    unlink(out);
+}
+
 /* An output that exists and is not a regular file, or that is an input, is rejected before any
  * work, and nothing is written. */
 static void bad_output_paths_rejected(void **state)
@@ -592,6 +609,7 @@ int main(void)
         cmocka_unit_test(damaged_model_rejected),
         cmocka_unit_test(interrupted_train_keeps_old_model),
         cmocka_unit_test(interrupted_predict_leaves_no_file),
+        cmocka_unit_test(longest_output_name_written),
         cmocka_unit_test(bad_output_paths_rejected),
         cmocka_unit_test(full_stdout_fails),
         cmocka_unit_test(file_size_limit_fails_cleanly),

@@ -15,7 +15,8 @@ typedef struct bmlp_atomic_file {
     FILE *stream;    /* write the contents here */
     char *target;    /* the path that commit replaces: the given path, or the file a symbolic
                         link there points to */
-    char *temp_path; /* target + ".tmp.XXXXXX" */
+    char *temp_path; /* target + ".tmp.XXXXXX", or "bmlp.tmp.XXXXXX" in target's directory
+                        when target's name is too long to take the suffix */
 } bmlp_atomic_file_t;
 
 /*
