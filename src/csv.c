@@ -254,22 +254,29 @@ static bmlp_status_t parse_row(csv_reader_t *r)
     return status;
 }
 
-/* Rejects a header whose first name is empty or "". Such a first column is most often the row
- * index that pandas and R write by default, which would otherwise train as a feature. */
+/* Rejects a header whose first name is empty or "", apart from spaces and tabs. Such a first
+ * column is most often the row index that pandas and R write by default, which would otherwise
+ * be trained on. */
 static bmlp_status_t check_header(csv_reader_t *r)
 {
-    const char *comma = memchr(r->text.text, ',', r->text.length);
-    size_t length = comma != NULL ? (size_t)(comma - r->text.text) : r->text.length;
-    char name[3];
+    const char *text = r->text.text;
+    const char *comma = memchr(text, ',', r->text.length);
+    size_t length = comma != NULL ? (size_t)(comma - text) : r->text.length;
+    size_t first = 0, last = length;
+    char name[64];
 
-    if (length != 0 && !(length == 2 && memcmp(r->text.text, "\"\"", 2) == 0))
+    while (first < last && is_space_or_tab(text[first]))
+        first++;
+    while (last > first && is_space_or_tab(text[last - 1]))
+        last--;
+    if (last != first && !(last - first == 2 && memcmp(text + first, "\"\"", 2) == 0))
         return BMLP_OK;
-    memcpy(name, r->text.text, length);
-    name[length] = '\0';
+    snprintf(name, sizeof(name), "%.*s", (int)(length < sizeof(name) ? length : sizeof(name) - 1),
+             text);
     return bmlp_fail(r->err, BMLP_ERR_PARSE, r->path, r->text.number, 1, name,
                      "column 1 has no name in the header; an unnamed first column is usually a "
-                     "row index (pandas and R write one by default), which would be read as a "
-                     "feature: remove it, or name it to keep it");
+                     "row index (pandas and R write one by default), which would be trained on: "
+                     "remove it, or name it to keep it");
 }
 
 /* Handles one non-blank line after the skipped ones: the header, the first row or a later row. */

@@ -470,13 +470,15 @@ static void csv_header_only(void **state)
     assert_fails_with(&c, &opt);
 }
 
-/* A header whose first name is empty (pandas) or "" (R) sits above a row index, which the
- * loader refuses to read as a feature. */
+/* A header whose first name is empty (pandas), "" (R) or only spaces sits above a row index,
+ * which the loader refuses to train on. */
 static void csv_header_unnamed_first(void **state)
 {
     const bad_case_t empty = {"bad_header_index.csv", BMLP_ERR_PARSE, 1, 1, "",
                               "column 1 has no name in the header"};
     const bad_case_t quoted = {"bad_header_index_quoted.csv", BMLP_ERR_PARSE, 1, 1, "\"\"",
+                               "column 1 has no name in the header"};
+    const bad_case_t spaces = {"bad_header_index_spaces.csv", BMLP_ERR_PARSE, 1, 1, "  ",
                                "column 1 has no name in the header"};
     bmlp_csv_options_t opt = default_options();
 
@@ -484,6 +486,7 @@ static void csv_header_unnamed_first(void **state)
     opt.header = 1;
     assert_fails_with(&empty, &opt);
     assert_fails_with(&quoted, &opt);
+    assert_fails_with(&spaces, &opt);
 }
 
 /* Only the first name is checked: an empty name further along loads as before. */

@@ -37,7 +37,8 @@ void bmlp_dataset_free(bmlp_dataset_t *ds);
 typedef struct bmlp_csv_options {
     size_t skip_lines;   /* lines to skip before anything else is read */
     int header;          /* nonzero: the first line after the skipped ones names the columns;
-                            its first name may not be empty or "" (a row index's header) */
+                            its first name may not be empty or "", spaces aside (a row
+                            index's header) */
     size_t label_column; /* 1-based column of the label; 0 means the last column */
     int no_label;        /* nonzero: no label column, every field is a feature and each label
                             is set to 0 (label_column must then be 0) */
