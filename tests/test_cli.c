@@ -493,6 +493,16 @@ static void full_stdout_fails(void **state)
     assert_false(cli_exists(csv));
     assert_int_equal(cli_count_temp_files(), 0);
 
+    /* The message gives the reason of the failed write: stderr goes to the pipe before stdout
+     * goes to /dev/full, and the '#' turns the helper's own 2>&1 into a comment. */
+    snprintf(args, sizeof(args), "train --samples 100 --epochs 1 --quiet --out '%s'", model);
+    assert_int_equal(cli_run(args), 0);
+    snprintf(args, sizeof(args), "predict --model '%s' --data %s/basic_lf.csv 2>&1 >/dev/full #",
+             model, CSV_DIR);
+    assert_int_equal(cli_run(args), 1);
+    cli_expect_output("cannot write to standard output: No space left on device");
+    unlink(model);
+
     /* With standard output closed, the output file must not take its descriptor and receive
      * what the command prints. The shell points descriptor 2 at the pipe and then closes 1, and
      * the '#' turns the helper's own 2>&1 into a comment. */

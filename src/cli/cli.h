@@ -144,6 +144,10 @@ void cli_die_by_stop_signal(void);
  * stderr, once per process. Returns 0 otherwise. */
 int cli_stdout_failed(const char *cmd);
 
+/* Reports, as cli_stdout_failed does, a write to standard output that has just failed with
+ * errno errnum, so that the message gives its reason. */
+void cli_stdout_write_failed(const char *cmd, int errnum);
+
 /* Prints "bmlp CMD: error text" to stderr. */
 void cli_print_error(const char *cmd, const bmlp_error_t *err);
 

@@ -266,7 +266,7 @@ int cmd_predict(int argc, char **argv)
     if (rc == EXIT_OK && args.out != NULL) {
         rc = save_predictions(args.out, prob, ds.n_samples);
     } else if (rc == EXIT_OK && write_predictions(stdout, prob, ds.n_samples) != 0) {
-        cli_stdout_failed("predict");
+        cli_stdout_write_failed("predict", errno);
         rc = EXIT_FAILURE_OTHER;
     }
     free(prob);

@@ -58,20 +58,33 @@ void cli_die_by_stop_signal(void)
     raise(cli_stop_signal);
 }
 
+/* Set once a failed write to standard output has been reported. */
+static int stdout_failure_reported;
+
+/* Prints why standard output could not be written, once per process. */
+static void report_stdout_failure(const char *cmd, const char *reason)
+{
+    if (!stdout_failure_reported)
+        fprintf(stderr, "bmlp%s%s: cannot write to standard output: %s\n", cmd != NULL ? " " : "",
+                cmd != NULL ? cmd : "", reason);
+    stdout_failure_reported = 1;
+}
+
 int cli_stdout_failed(const char *cmd)
 {
-    static int reported;
     int flushed = fflush(stdout) == 0;
     /* errno gives the reason only when this flush failed, not when an earlier write did. */
     const char *reason = flushed ? "an earlier write failed" : strerror(errno);
 
     if (flushed && !ferror(stdout))
         return 0;
-    if (!reported)
-        fprintf(stderr, "bmlp%s%s: cannot write to standard output: %s\n", cmd != NULL ? " " : "",
-                cmd != NULL ? cmd : "", reason);
-    reported = 1;
+    report_stdout_failure(cmd, reason);
     return 1;
+}
+
+void cli_stdout_write_failed(const char *cmd, int errnum)
+{
+    report_stdout_failure(cmd, strerror(errnum));
 }
 
 int cli_option_error(const char *cmd, int opt, char **argv)
