@@ -553,17 +553,26 @@ static void csv_missing_file(void **state)
 /* The mark as an error value shows it, escaped because it prints as nothing. */
 #define ESCAPED_BOM "\\xef\\xbb\\xbf"
 
+/* Creates a file from the mkstemp template path, whose XXXXXX it replaces, and returns it open
+ * for writing. */
+static FILE *create_temp(char *path)
+{
+    int fd = mkstemp(path);
+    FILE *f;
+
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    return f;
+}
+
 /* Writes text to a new temporary file and stores its name in path[size]. */
 static void write_temp(char *path, size_t size, const char *text)
 {
     FILE *f;
-    int fd;
 
     snprintf(path, size, "/tmp/bmlp_test_csv_XXXXXX");
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
-    assert_non_null(f);
+    f = create_temp(path);
     assert_int_equal(fputs(text, f) >= 0, 1);
     assert_int_equal(fclose(f), 0);
 }
@@ -745,13 +754,9 @@ static void csv_many_rows(void **state)
     bmlp_csv_options_t opt = default_options();
     bmlp_error_t err;
     bmlp_dataset_t ds;
-    int fd = mkstemp(path);
-    FILE *f;
+    FILE *f = create_temp(path);
 
     (void)state;
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
-    assert_non_null(f);
     for (size_t i = 0; i < n; i++)
         fprintf(f, "%zu,%.2f,%zu%s", i, -(double)i / 4, i % 2, i + 1 < n ? "\n" : "");
     assert_int_equal(fclose(f), 0);
@@ -780,13 +785,9 @@ static void csv_skip_lines_any_bytes(void **state)
     bmlp_csv_options_t opt = default_options();
     bmlp_error_t err;
     bmlp_dataset_t ds;
-    int fd = mkstemp(path);
-    FILE *f;
+    FILE *f = create_temp(path);
 
     (void)state;
-    assert_true(fd >= 0);
-    f = fdopen(fd, "w");
-    assert_non_null(f);
     assert_int_equal(fwrite("meta\0" "5,1\n", 1, 9, f), 9);
     for (size_t i = 0; i <= BMLP_MAX_LINE_BYTES; i++)
         assert_int_equal(putc('x', f), 'x');

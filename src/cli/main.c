@@ -55,7 +55,7 @@ static void report_bus_error(int signo)
 /* Opens /dev/null on each of descriptors 0 to 2 that was closed when bmlp started, so that no
  * file that bmlp opens takes one of them. A temporary output file opened as descriptor 1 would
  * otherwise receive what the command prints. Standard output and standard error get it
- * read-only, so that printing to them still fails and is reported as before. */
+ * read-only, so that printing to them still fails and the command reports the failure. */
 static void reserve_standard_descriptors(void)
 {
     for (int fd = 0; fd <= 2; fd++) {
