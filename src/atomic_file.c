@@ -216,6 +216,16 @@ bmlp_status_t bmlp_check_output_path(const char *path, bmlp_error_t *err)
                        "cannot write to directory %s: %s", dir, strerror(errno));
     free(dir);
     free(target);
+    if (st == BMLP_OK) {
+        /* access() misses some reasons why no file can be created there, such as a virtual
+         * file system like /proc, which it calls writable for root. Creating and removing the
+         * temporary file that the write will use finds them. */
+        bmlp_atomic_file_t trial;
+
+        st = bmlp_atomic_open(&trial, path, err);
+        if (st == BMLP_OK)
+            bmlp_atomic_abort(&trial);
+    }
     return st;
 }
 

@@ -35,7 +35,8 @@ bmlp_status_t bmlp_atomic_commit(bmlp_atomic_file_t *f, bmlp_error_t *err);
 void bmlp_atomic_abort(bmlp_atomic_file_t *f);
 
 /* Checks before a long computation that path could be written: its directory exists and is
- * writable, and path is not an existing non-regular file. */
+ * writable, path is not an existing non-regular file, and a temporary file can be created
+ * beside it (it is removed again). */
 bmlp_status_t bmlp_check_output_path(const char *path, bmlp_error_t *err);
 
 /* Returns 1 when paths a and b name the same existing file (same device and inode). */
