@@ -254,9 +254,9 @@ static bmlp_status_t parse_row(csv_reader_t *r)
     return status;
 }
 
-/* Rejects a header whose first name is empty or "", apart from spaces and tabs. Such a first
- * column is most often the row index that pandas and R write by default, which would otherwise
- * be trained on. */
+/* Rejects a header whose first name, apart from spaces and tabs, is empty or "". Such a first
+ * column is usually the row index that pandas and R write by default, which would otherwise be
+ * trained on. */
 static bmlp_status_t check_header(csv_reader_t *r)
 {
     const char *text = r->text.text;

@@ -37,6 +37,20 @@ static int append_byte(bmlp_text_line_t *line, size_t len, int c)
     return 0;
 }
 
+/* Reports a read error of the next line, errno giving its reason. A failure before the first
+ * byte of the file, such as a directory given as the file, concerns the file as a whole and not
+ * line 1. started is nonzero when the line had bytes before the error. */
+static int fail_read(const bmlp_text_line_t *line, int started, bmlp_error_t *err)
+{
+    int saved = errno;
+
+    if (line->number == 0 && !started)
+        return bmlp_fail(err, BMLP_ERR_IO, line->path, 0, 0, NULL, "cannot read: %s",
+                         strerror(saved));
+    return bmlp_fail(err, BMLP_ERR_IO, line->path, line->number + 1, 0, NULL, "read failed: %s",
+                     strerror(saved));
+}
+
 int bmlp_text_line_read(bmlp_text_line_t *line, bmlp_error_t *err)
 {
     size_t next = line->number + 1;
@@ -67,17 +81,8 @@ int bmlp_text_line_read(bmlp_text_line_t *line, bmlp_error_t *err)
         if (c == '\n' || c == '\0')
             break;
     }
-    if (ferror(line->file)) {
-        int saved = errno;
-
-        /* A failure before the first byte, such as a directory given as the file, concerns the
-         * file as a whole, not line 1. */
-        if (line->number == 0 && len == 0)
-            return bmlp_fail(err, BMLP_ERR_IO, line->path, 0, 0, NULL, "cannot read: %s",
-                             strerror(saved));
-        return bmlp_fail(err, BMLP_ERR_IO, line->path, next, 0, NULL, "read failed: %s",
-                         strerror(saved));
-    }
+    if (ferror(line->file))
+        return fail_read(line, len > 0, err);
     if (len == 0)
         return 0;
     line->number = next;
@@ -101,15 +106,8 @@ int bmlp_text_line_skip(bmlp_text_line_t *line, bmlp_error_t *err)
         if (c == '\n')
             break;
     }
-    if (ferror(line->file)) {
-        int saved = errno;
-
-        if (line->number == 0 && !any)
-            return bmlp_fail(err, BMLP_ERR_IO, line->path, 0, 0, NULL, "cannot read: %s",
-                             strerror(saved));
-        return bmlp_fail(err, BMLP_ERR_IO, line->path, next, 0, NULL, "read failed: %s",
-                         strerror(saved));
-    }
+    if (ferror(line->file))
+        return fail_read(line, any, err);
     if (!any)
         return 0;
     line->number = next;

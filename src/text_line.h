@@ -33,7 +33,7 @@ int bmlp_text_line_read(bmlp_text_line_t *line, bmlp_error_t *err);
 
 /* Moves past the next physical line, whatever bytes and length it has, up to and including
  * its LF. Returns 1 for a line, 0 at the end of the file, or a negative status with err
- * filled. line->text is left as it was; line->number counts the line. */
+ * filled. It leaves line->text unchanged and counts the line in line->number. */
 int bmlp_text_line_skip(bmlp_text_line_t *line, bmlp_error_t *err);
 
 #endif /* BMLP_SRC_TEXT_LINE_H */

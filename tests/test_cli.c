@@ -65,7 +65,7 @@ static void usage_errors_exit_2(void **state)
     cli_expect_output("--lr: invalid value '0x1p-3' (expected a finite decimal number)");
     assert_int_equal(cli_run("train --hidden 4,,4"), 2);
     cli_expect_output("--hidden: invalid list");
-    /* An empty value, such as an unset shell variable, is no list; "none" means no layer. */
+    /* An empty value, such as an unset shell variable, is not a list. "none" means no layer. */
     assert_int_equal(cli_run("train --hidden ''"), 2);
     cli_expect_output("--hidden: missing list");
     assert_int_equal(cli_run("bench --hidden ''"), 2);
@@ -447,9 +447,9 @@ static void bad_output_paths_rejected(void **state)
     assert_int_equal(cli_run("train --samples 100 --epochs 1 --quiet --out /no/such/dir/m.model"),
                      2);
     cli_expect_output("cannot write to directory /no/such/dir");
-    /* /proc takes no new files, though access() calls it writable for root. The check creates
-     * the temporary file before training, so the run fails as a usage error (status 2) and does
-     * not train first, whoever runs it. */
+    /* /proc accepts no new files, though access() reports it writable for root. The check
+     * creates the temporary file before training, so the run fails with status 2 before it
+     * trains. */
     assert_int_equal(cli_run("train --samples 100 --epochs 1 --quiet --out /proc/bmlp.model"), 2);
     cli_expect_output("/proc/bmlp.model: cannot");
 

@@ -470,8 +470,8 @@ static void csv_header_only(void **state)
     assert_fails_with(&c, &opt);
 }
 
-/* A header whose first name is empty (pandas), "" (R) or only spaces sits above a row index,
- * which the loader refuses to train on. */
+/* A header whose first name is empty (pandas), "" (R) or only spaces is above a row index, and
+ * the loader rejects it. */
 static void csv_header_unnamed_first(void **state)
 {
     const bad_case_t empty = {"bad_header_index.csv", BMLP_ERR_PARSE, 1, 1, "",

@@ -128,7 +128,7 @@ bmlp_status_t cli_load_data(const char *cmd, const cli_data_options_t *data, bml
 /* Returns the seconds of CLOCK_MONOTONIC. */
 double cli_now_seconds(void);
 
-/* The signal (SIGINT, SIGTERM or SIGHUP) that asked the command to stop, 0 while none has. */
+/* The signal (SIGINT, SIGTERM or SIGHUP) that requested a stop, or 0 before any has arrived. */
 extern volatile sig_atomic_t cli_stop_signal;
 
 /* Catches the signals that usually end a long run, so that a command writing a file can cancel

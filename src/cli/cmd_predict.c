@@ -153,7 +153,7 @@ static int load_model_and_data(const char *cmd, const apply_args_t *a, bmlp_net_
     return EXIT_OK;
 }
 
-/* Writes the predictions to f; returns 0, or -1 when a write failed or a stop signal came. */
+/* Writes the predictions to f. Returns 0, or -1 when a write fails or a stop signal arrives. */
 static int write_predictions(FILE *f, const float *prob, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

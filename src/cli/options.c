@@ -180,8 +180,8 @@ int cli_parse_hidden(const char *cmd, const char *text, size_t *widths, size_t *
 
     *count = 0;
     if (text[0] == '\0') {
-        cli_usage_error(cmd, "--hidden: missing list (the value is empty; 'none' means no hidden "
-                             "layer)");
+        cli_usage_error(cmd, "--hidden: missing list (the value is empty). For no hidden layer, "
+                             "use --hidden none");
         return -1;
     }
     if (strcmp(text, "none") == 0)
