@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bmlp/bmlp.h"
+#include "step.h"
 
 #define MAX_EPOCHS 3
 
@@ -137,22 +138,64 @@ static void any_thread_count_same_model(void **state)
 }
 
 /* 32-256-1 (M's shape) at batch 256 has gradient slots too large for every thread to sum them
- * all, so the threads split the sum and the update. Three shuffled epochs on 2, 3 and 7 threads
- * against 1. Of 2,180 samples 1,744 train, so the last batch has 208 samples in 4 chunks. */
-static void split_update_same_model(void **state)
+ * all. Two threads take pairs of chunks and each updates its own copy of the parameters, while
+ * 3 and 7 threads split the sum and the update. Three shuffled epochs on 2, 3 and 7 threads
+ * against 1. Of 2,180 samples 1,744 train, so the last batch has 208 samples in 4 chunks. Of
+ * 2,160 samples 1,728 train, so the last batch has 3 chunks, the third without a pair. */
+static void large_slots_same_model(void **state)
 {
     const size_t counts[] = {2, 3, 7};
-    bmlp_dataset_t ds;
+    const size_t sizes[] = {2180, 2160};
 
     (void)state;
-    make_blobs(&ds, 2180, 32);
-    assert_counts_same_model(&ds, 256, counts, sizeof(counts) / sizeof(counts[0]));
-    bmlp_dataset_free(&ds);
+    for (size_t i = 0; i < 2; i++) {
+        bmlp_dataset_t ds;
+
+        make_blobs(&ds, sizes[i], 32);
+        assert_counts_same_model(&ds, 256, counts, sizeof(counts) / sizeof(counts[0]));
+        bmlp_dataset_free(&ds);
+    }
+}
+
+/* Builds a stepper for a 32-`hidden`-1 network and asserts how its threads share the reduction.
+ * group is the number of chunks that a thread takes at a time, and replicated is nonzero when
+ * every thread updates its own copy of the parameters. */
+static void assert_schedule(size_t hidden, size_t batch, size_t threads, size_t group,
+                            int replicated)
+{
+    bmlp_stepper_t st;
+    bmlp_net_t *net;
+    bmlp_error_t err;
+
+    assert_int_equal(bmlp_net_create(32, &hidden, 1, &net, &err), BMLP_OK);
+    assert_int_equal(bmlp_stepper_init(&st, net, batch, threads, 1, 0, BMLP_ISA_AUTO, &err),
+                     BMLP_OK);
+    assert_int_equal(st.threads, threads);
+    assert_int_equal(st.group, group);
+    assert_int_equal(st.replicated, replicated);
+    bmlp_stepper_free(&st);
+    bmlp_net_free(net);
+}
+
+/* Checks the schedules that the tests above rely on. 32-256-1 takes pairs at batch 256 on 2
+ * threads (4 chunks of 64). It splits the sum on 3 threads, and at batch 512, whose pairs are
+ * too large to sum on every thread. For 32-16-1, every thread sums every slot. */
+static void reduction_schedules(void **state)
+{
+    (void)state;
+    if (!bmlp_has_openmp())
+        skip();
+    assert_schedule(256, 256, 2, 2, 1);
+    assert_schedule(256, 256, 3, 1, 0);
+    assert_schedule(256, 512, 2, 1, 0);
+    assert_schedule(16, 256, 2, 1, 1);
+    assert_schedule(256, 256, 1, 1, 0);
 }
 
 /* Profiling runs the reduction and the update as two passes, which must train the same bits as
  * the fused pass. Shapes: 32-16-1, whose threads each sum every slot, and 32-256-1, whose
- * threads split the sum. Each trains on 1 and 2 threads, three shuffled epochs at batch 256. */
+ * threads take pairs of chunks on 2 threads and split the sum on 3. Each trains on 1, 2 and 3
+ * threads, three shuffled epochs at batch 256. */
 static void profiled_steps_same_model(void **state)
 {
     const size_t widths[] = {16, 256};
@@ -161,7 +204,7 @@ static void profiled_steps_same_model(void **state)
     (void)state;
     make_blobs(&ds, 2180, 32);
     for (size_t w = 0; w < 2; w++) {
-        for (size_t threads = 1; threads <= 2; threads++) {
+        for (size_t threads = 1; threads <= 3; threads++) {
             run_record_t plain = train_with(&ds, &widths[w], 1, 256, 3, threads);
 
             profiled = 1;
@@ -312,7 +355,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(any_thread_count_same_model),
-        cmocka_unit_test(split_update_same_model),
+        cmocka_unit_test(large_slots_same_model),
+        cmocka_unit_test(reduction_schedules),
         cmocka_unit_test(small_networks_same_model),
         cmocka_unit_test(tiny_batches_same_model),
         cmocka_unit_test(partial_batches_same_model),
