@@ -54,26 +54,28 @@
 /*
  * Maximum floats in a batch's gradient slots (64 KiB) for which every thread of a team sums all
  * slots and updates its own copy of the parameters. That saves the second barrier of each step,
- * and each thread then reads only parameters that it wrote itself. Larger networks take pairs of
- * chunks (below) or split the sum between the threads. For M (32-256-1, 4 slots of 8,705
- * parameters at batch 256), the whole sum on each thread took twice as long as half of it, and
- * two threads ran no faster.
+ * and each thread then reads only parameters that it wrote itself. Larger slots are replicated
+ * only when each thread sums few of them (below). Otherwise the threads split the sum and the
+ * update.
  */
 #define REPLICATE_MAX_FLOATS ((size_t)16384)
 
 /*
- * Maximum floats in the slots that each thread sums when the threads take pairs of chunks
- * (128 KiB). A thread then runs chunks 2g and 2g + 1 and adds the second slot into the first
- * itself, which is the first addition of the pairwise order. The team sums the even slots in
- * the rest of that order, so the bits stay those of one thread. With half as many slots to
- * sum, every thread can update its own copy of the parameters. For M (32-256-1) at batch 256
- * on 2 threads, each thread then sums 2 slots of 8,720 floats, as many as its half of the 4
- * slots when the threads split the sum. A step then needs one barrier, not two, and no forward
- * pass reads parameters that the other core wrote. In alternating 2-thread runs on a 2-core
- * Emerald Rapids VM, M trained 3.9% faster (median of 30 pairs). At batch 512, whose 4 pairs
- * take 136 KiB, the median of 16 pairs was 0.98.
+ * Maximum slots, however large, that each thread of a replicated team sums. Taking pairs of
+ * chunks halves them: a thread runs chunks 2g and 2g + 1 and adds the second slot into the
+ * first itself, which is the first addition of the pairwise order. The team sums the even slots
+ * in the rest of that order, so the bits stay those of one thread.
+ *
+ * When the threads split the update, each one's forward pass reads the half of the parameters
+ * that the other core has just written. Reading the other core's whole slot in one stream costs
+ * less, although it doubles the floats that each thread sums. Alternating 2-thread runs on a
+ * 2-core Emerald Rapids VM measured the gain at batch 256. D (64-256-256-1, 2 slots of 82,192
+ * floats) trained 2.9% faster replicated (median of 80 pairs). M (32-256-1, 4 slots of 8,720
+ * floats) trained 3.9% faster with pairs (30 pairs). Summing 4 slots on each thread did not
+ * pay: M without pairs ran no faster on the AMX-capable Xeon VM, and M at batch 512 with 4
+ * pairs gave 0.98 here.
  */
-#define PAIRED_MAX_FLOATS ((size_t)32768)
+#define REPLICATE_MAX_SLOTS 2
 
 /* Estimated work of one sample's step, in multiply-add equivalents (see MIN_CHUNK_WORK). */
 static double sample_work(const bmlp_net_t *net)
@@ -204,10 +206,17 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
     st->threads = bmlp_train_threads(net, batch, threads, exact);
     st->replicated = st->threads > 1 && st->max_chunks * st->slot_stride <= REPLICATE_MAX_FLOATS;
     st->group = 1;
-    if (st->threads > 1 && !st->replicated && st->max_chunks >= 2 * st->threads &&
-        (st->max_chunks + 1) / 2 * st->slot_stride <= PAIRED_MAX_FLOATS) {
-        st->group = 2;
-        st->replicated = 1;
+    /* Large slots: replicated when each thread sums at most REPLICATE_MAX_SLOTS slots or pairs,
+     * with no thread left without a chunk. */
+    size_t pairs = (st->max_chunks + 1) / 2;
+
+    if (st->threads > 1 && !st->replicated) {
+        if (st->max_chunks <= REPLICATE_MAX_SLOTS && st->threads <= st->max_chunks) {
+            st->replicated = 1;
+        } else if (pairs <= REPLICATE_MAX_SLOTS && st->threads <= pairs) {
+            st->group = 2;
+            st->replicated = 1;
+        }
     }
     /* Replicated steps alternate between two sets of slots. */
     size_t slot_count = (st->replicated ? 2 : 1) * st->max_chunks;

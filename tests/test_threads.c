@@ -105,17 +105,17 @@ static void make_blobs(bmlp_dataset_t *ds, size_t n, size_t d)
     assert_int_equal(bmlp_synth_generate(&synth, ds, &err), BMLP_OK);
 }
 
-/* Trains a network of one hidden layer of `hidden` units on ds at batch 256, three shuffled
- * epochs, on 1 thread and then on each of the thread counts. Asserts that each run used that
- * many threads and trained bitwise the same parameters and losses as 1 thread. */
-static void assert_counts_same_model(const bmlp_dataset_t *ds, size_t hidden, const size_t *counts,
-                                     size_t num_counts)
+/* Trains a network of one hidden layer of `hidden` units on ds, three shuffled epochs, on 1
+ * thread and then on each of the thread counts. Asserts that each run used that many threads
+ * and trained bitwise the same parameters and losses as 1 thread. */
+static void assert_counts_same_model(const bmlp_dataset_t *ds, size_t hidden, size_t batch,
+                                     const size_t *counts, size_t num_counts)
 {
-    run_record_t base = train_with(ds, &hidden, 1, 256, 3, 1);
+    run_record_t base = train_with(ds, &hidden, 1, batch, 3, 1);
 
     assert_int_equal(base.threads, 1);
     for (size_t i = 0; i < num_counts; i++) {
-        run_record_t other = train_with(ds, &hidden, 1, 256, 3, counts[i]);
+        run_record_t other = train_with(ds, &hidden, 1, batch, 3, counts[i]);
         if (bmlp_has_openmp())
             assert_int_equal(other.threads, counts[i]);
         assert_same_run(&base, &other, 3);
@@ -133,26 +133,29 @@ static void any_thread_count_same_model(void **state)
 
     (void)state;
     make_blobs(&ds, 10000, 32);
-    assert_counts_same_model(&ds, 16, counts, sizeof(counts) / sizeof(counts[0]));
+    assert_counts_same_model(&ds, 16, 256, counts, sizeof(counts) / sizeof(counts[0]));
     bmlp_dataset_free(&ds);
 }
 
-/* 32-256-1 (M's shape) at batch 256 has gradient slots too large for every thread to sum them
- * all. Two threads take pairs of chunks and each updates its own copy of the parameters, while
- * 3 and 7 threads split the sum and the update. Three shuffled epochs on 2, 3 and 7 threads
- * against 1. Of 2,180 samples 1,744 train, so the last batch has 208 samples in 4 chunks. Of
- * 2,160 samples 1,728 train, so the last batch has 3 chunks, the third without a pair. */
+/* 32-256-1 (M's shape) has gradient slots too large for every thread to sum them all, so the
+ * schedule depends on the batch (see reduction_schedules). Three shuffled epochs on 2, 3 and 7
+ * threads against 1, at batch 256 and at batches of 2 and 3 chunks. Of 2,180 samples 1,744
+ * train, so the last batch of 256 has 208 samples in 4 chunks. Of 2,160 samples 1,728 train,
+ * so the last batch has 3 chunks, the third without a pair. */
 static void large_slots_same_model(void **state)
 {
     const size_t counts[] = {2, 3, 7};
-    const size_t sizes[] = {2180, 2160};
+    const struct {
+        size_t samples, batch;
+    } cases[] = {{2180, 256}, {2160, 256}, {2180, 128}, {2180, 192}};
 
     (void)state;
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         bmlp_dataset_t ds;
 
-        make_blobs(&ds, sizes[i], 32);
-        assert_counts_same_model(&ds, 256, counts, sizeof(counts) / sizeof(counts[0]));
+        make_blobs(&ds, cases[i].samples, 32);
+        assert_counts_same_model(&ds, 256, cases[i].batch, counts,
+                                 sizeof(counts) / sizeof(counts[0]));
         bmlp_dataset_free(&ds);
     }
 }
@@ -177,16 +180,21 @@ static void assert_schedule(size_t hidden, size_t batch, size_t threads, size_t 
     bmlp_net_free(net);
 }
 
-/* Checks the schedules that the tests above rely on. 32-256-1 takes pairs at batch 256 on 2
- * threads (4 chunks of 64). It splits the sum on 3 threads, and at batch 512, whose pairs are
- * too large to sum on every thread. For 32-16-1, every thread sums every slot. */
+/* Checks the schedules that the tests above rely on. 32-256-1 has chunks of 64. Its threads
+ * replicate the update when each sums at most 2 slots or pairs: 2 threads at batch 128 (2
+ * chunks), or at 192 and 256 with pairs. They split the sum on 3 threads at batch 256 (2 pairs
+ * for 3 threads) and at 128, and on 2 threads at batch 512 (4 pairs). With 32-16-1, every
+ * thread sums every slot. */
 static void reduction_schedules(void **state)
 {
     (void)state;
     if (!bmlp_has_openmp())
         skip();
+    assert_schedule(256, 128, 2, 1, 1);
+    assert_schedule(256, 192, 2, 2, 1);
     assert_schedule(256, 256, 2, 2, 1);
     assert_schedule(256, 256, 3, 1, 0);
+    assert_schedule(256, 128, 3, 1, 0);
     assert_schedule(256, 512, 2, 1, 0);
     assert_schedule(16, 256, 2, 1, 1);
     assert_schedule(256, 256, 1, 1, 0);
