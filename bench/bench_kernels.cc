@@ -128,7 +128,7 @@ void BM_Sigmoid(benchmark::State &state)
 void BM_SgdUpdate(benchmark::State &state)
 {
     const bmlp_kernels_t *t = table_for(int(state.range(0)));
-    const size_t n = 82177; // the parameters of 64-256-256-1
+    const size_t n = 82689; // the parameters of 64-256-256-1
     if (t == nullptr) {
         state.SkipWithError("instruction set not available on this CPU");
         return;

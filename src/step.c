@@ -69,7 +69,7 @@
  * When the threads split the update, each one's forward pass reads the half of the parameters
  * that the other core has just written. Reading the other core's whole slot in one stream costs
  * less, although it doubles the floats that each thread sums. Alternating 2-thread runs on a
- * 2-core Emerald Rapids VM measured the gain at batch 256. D (64-256-256-1, 2 slots of 82,192
+ * 2-core Emerald Rapids VM measured the gain at batch 256. D (64-256-256-1, 2 slots of 82,704
  * floats) trained 2.9% faster replicated (median of 80 pairs). M (32-256-1, 4 slots of 8,720
  * floats) trained 3.9% faster with pairs (30 pairs). Summing 4 slots on each thread did not
  * pay: M without pairs ran no faster on the AMX-capable Xeon VM, and M at batch 512 with 4
@@ -207,10 +207,12 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
     st->replicated = st->threads > 1 && st->max_chunks * st->slot_stride <= REPLICATE_MAX_FLOATS;
     st->group = 1;
     /* Large slots: replicated when each thread sums at most REPLICATE_MAX_SLOTS slots or pairs,
-     * with no thread left without a chunk. */
+     * with no thread left without a chunk. The batch's slots must also fit the budget, which
+     * bounds the memory of the second set and of the copies, and keeps the sums in cache. */
     size_t pairs = (st->max_chunks + 1) / 2;
 
-    if (st->threads > 1 && !st->replicated) {
+    if (st->threads > 1 && !st->replicated &&
+        st->max_chunks * st->slot_stride * sizeof(float) <= SLOT_BUDGET) {
         if (st->max_chunks <= REPLICATE_MAX_SLOTS && st->threads <= st->max_chunks) {
             st->replicated = 1;
         } else if (pairs <= REPLICATE_MAX_SLOTS && st->threads <= pairs) {
@@ -226,7 +228,7 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
     st->correct = calloc(slot_count, sizeof(size_t));
     if (st->replicated) {
         st->replica = calloc(st->threads, sizeof(*st->replica));
-        st->replica_params = bmlp_alloc_floats(st->threads * st->slot_stride);
+        st->replica_params = bmlp_alloc_floats((st->threads - 1) * st->slot_stride);
     }
     st->profile = profile;
     if (profile)
@@ -540,7 +542,7 @@ static void param_range(size_t num_params, int t, int size, size_t *lo, size_t *
  * Then applies the SGD step with the batch mean of the gradient to params over [lo, hi), on
  * thread t. One fused pass, or with profiling two passes per block of PROFILE_BLOCK parameters,
  * timed apart, which give the same bits. Two passes over the whole range made a profiled epoch
- * of 64-256-256-1 (82,177 parameters) 3% to 6% slower than an unprofiled one. In blocks, it runs
+ * of 64-256-256-1 (82,689 parameters) 3% to 6% slower than an unprofiled one. In blocks, it runs
  * 1.6% slower, about what timing the fused pass cost (1.2%).
  */
 static void reduce_and_update(bmlp_stepper_t *st, int t, const float *slots, size_t stride,
@@ -607,7 +609,7 @@ size_t bmlp_stepper_epoch(bmlp_stepper_t *st, bmlp_net_t *net, const bmlp_source
     st->window_len = 0; /* each epoch has its own order */
     for (size_t t = 1; st->replicated && t < st->threads; t++) {
         st->replica[t] = *net;
-        st->replica[t].params = st->replica_params + t * st->slot_stride;
+        st->replica[t].params = st->replica_params + (t - 1) * st->slot_stride;
         memcpy(st->replica[t].params, net->params, net->num_params * sizeof(float));
     }
     /* One parallel region for the whole epoch: each step costs one or two barriers, not a fork. */

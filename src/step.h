@@ -30,7 +30,7 @@ typedef struct bmlp_stepper {
     size_t group;
     struct bmlp_net *replica; /* when replicated, the network on each thread's copy of the
                                * parameters, [t] for t > 0 */
-    float *replica_params;    /* those copies, slot_stride floats apart */
+    float *replica_params;    /* those copies, slot_stride floats apart, [t - 1] for t > 0 */
     /* With profiling, a block of each thread's summed gradient between the reduction and the
      * update. */
     float *grad;

@@ -184,7 +184,8 @@ static void assert_schedule(size_t hidden, size_t batch, size_t threads, size_t 
  * replicate the update when each sums at most 2 slots or pairs: 2 threads at batch 128 (2
  * chunks), or at 192 and 256 with pairs. They split the sum on 3 threads at batch 256 (2 pairs
  * for 3 threads) and at 128, and on 2 threads at batch 512 (4 pairs). With 32-16-1, every
- * thread sums every slot. */
+ * thread sums every slot. At batch 256, 32-2048-1 has 2 chunks whose slots take 557 KB and
+ * replicates, while the 2 slots of 32-8192-1 exceed 1 MiB and split. */
 static void reduction_schedules(void **state)
 {
     (void)state;
@@ -198,6 +199,8 @@ static void reduction_schedules(void **state)
     assert_schedule(256, 512, 2, 1, 0);
     assert_schedule(16, 256, 2, 1, 1);
     assert_schedule(256, 256, 1, 1, 0);
+    assert_schedule(2048, 256, 2, 1, 1);
+    assert_schedule(8192, 256, 2, 1, 0);
 }
 
 /* Profiling runs the reduction and the update as two passes, which must train the same bits as
