@@ -436,7 +436,7 @@ static void longest_output_name_written(void **state)
  * work, and nothing is written. */
 static void bad_output_paths_rejected(void **state)
 {
-    char args[512], model[128];
+    char args[512], model[128], link[128];
 
     (void)state;
     assert_int_equal(cli_run("train --samples 100 --epochs 1 --quiet --out /dev/null"), 2);
@@ -465,6 +465,21 @@ static void bad_output_paths_rejected(void **state)
              CSV_DIR, model);
     assert_int_equal(cli_run(args), 2);
     cli_expect_output("would overwrite an input file");
+    /* A device or a link that leads nowhere, such as /dev/stdout in a pipeline, gets a hint to
+     * leave out --out. */
+    snprintf(args, sizeof(args), "predict --model %s --data %s/basic_lf.csv --out /dev/null", model,
+             CSV_DIR);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("not a regular file");
+    cli_expect_output("to write the predictions to standard output, leave out --out");
+    snprintf(link, sizeof(link), "%s/dangling", cli_tmpdir);
+    assert_int_equal(symlink("/no/such/dir/target", link), 0);
+    snprintf(args, sizeof(args), "predict --model %s --data %s/basic_lf.csv --out %s", model,
+             CSV_DIR, link);
+    assert_int_equal(cli_run(args), 2);
+    cli_expect_output("symbolic link that cannot be followed");
+    cli_expect_output("leave out --out");
+    unlink(link);
     snprintf(args, sizeof(args), "predict --model %s --data %s/basic_lf.csv --out /no/such/dir/p",
              model, CSV_DIR);
     assert_int_equal(cli_run(args), 2);

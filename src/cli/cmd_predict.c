@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -59,6 +60,17 @@ typedef struct apply_args {
     const char *out;
 } apply_args_t;
 
+/* Nonzero when path exists but neither is nor leads to a regular file or a directory: a device,
+ * a pipe such as /dev/stdout in a pipeline, or a symbolic link that cannot be followed. */
+static int names_stream(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0)
+        return 0;
+    return stat(path, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
+}
+
 /* Parses argv; returns -1 on error, 1 when help was printed, 0 otherwise. */
 static int parse_apply_args(const char *cmd, const char *help, int argc, char **argv,
                             apply_args_t *a)
@@ -108,8 +120,15 @@ static int parse_apply_args(const char *cmd, const char *help, int argc, char **
     if (a->out != NULL) {
         bmlp_error_t err;
 
-        if (bmlp_check_output_path(a->out, &err) != BMLP_OK)
-            return cli_print_error(cmd, &err), -1;
+        if (bmlp_check_output_path(a->out, &err) != BMLP_OK) {
+            cli_print_error(cmd, &err);
+            if (names_stream(a->out))
+                fprintf(stderr,
+                        "bmlp %s: --out takes a regular file; to write the predictions to "
+                        "standard output, leave out --out\n",
+                        cmd);
+            return -1;
+        }
     }
     return 0;
 }
