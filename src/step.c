@@ -206,9 +206,9 @@ bmlp_status_t bmlp_stepper_init(bmlp_stepper_t *st, const bmlp_net_t *net, size_
     st->threads = bmlp_train_threads(net, batch, threads, exact);
     st->replicated = st->threads > 1 && st->max_chunks * st->slot_stride <= REPLICATE_MAX_FLOATS;
     st->group = 1;
-    /* Large slots: replicated when each thread sums at most REPLICATE_MAX_SLOTS slots or pairs,
-     * with no thread left without a chunk. The batch's slots must also fit the budget, which
-     * bounds the memory of the second set and of the copies, and keeps the sums in cache. */
+    /* Large slots are replicated when each thread sums at most REPLICATE_MAX_SLOTS slots or
+     * pairs and every thread gets a chunk. The batch's slots must also fit SLOT_BUDGET, which
+     * bounds the memory of the second set and of the copies and keeps the sums in cache. */
     size_t pairs = (st->max_chunks + 1) / 2;
 
     if (st->threads > 1 && !st->replicated &&
@@ -360,15 +360,15 @@ static void small_chunk(bmlp_stepper_t *st, int t, const bmlp_net_t *net, const 
                                  NULL, NULL, 0, grads, &st->correct[c]);
 }
 
-/* The first chunk of a batch that thread t runs. Threads take groups of st->group consecutive
- * chunks in turn. */
+/* Returns the first chunk of a batch that thread t runs. Threads take groups of st->group
+ * consecutive chunks in turn. */
 static size_t first_chunk(const bmlp_stepper_t *st, int t)
 {
     return (size_t)t * st->group;
 }
 
-/* The chunk of the same batch that a thread of a team of size runs after chunk c, if the batch
- * has that many chunks. */
+/* Returns the chunk of the same batch that a thread of a team of size runs after chunk c. The
+ * result may lie past the batch's last chunk, which the caller checks. */
 static size_t following_chunk(const bmlp_stepper_t *st, size_t c, int size)
 {
     if (st->group == 2 && c % 2 == 0)
@@ -570,8 +570,8 @@ static void reduce_and_update(bmlp_stepper_t *st, int t, const float *slots, siz
     }
 }
 
-/* Adds slot + 1 into slot, on thread t: the first addition of the pairwise order, for a thread
- * that ran both chunks of a pair. Timed as part of the reduction. */
+/* Adds the slot after slot into slot, on thread t, which ran both chunks of that pair. This is
+ * the first addition of the pairwise order, and it is timed as part of the reduction. */
 static void add_pair(bmlp_stepper_t *st, int t, size_t slot)
 {
     float *sum = st->slots + slot * st->slot_stride;

@@ -25,12 +25,13 @@ typedef struct bmlp_stepper {
     /* Nonzero: every thread of a team applies the whole update to its own copy of the
      * parameters, so that a step needs one barrier and not two. */
     int replicated;
-    /* Consecutive chunks that a thread takes at a time: 2 when it sums each pair of chunks
-     * itself, so that a replicated update has half as many slots to sum, else 1. */
+    /* Number of consecutive chunks that a thread takes at a time: 2 when it adds each pair
+     * itself, so that a replicated update sums half as many slots, else 1. */
     size_t group;
     struct bmlp_net *replica; /* when replicated, the network on each thread's copy of the
                                * parameters, [t] for t > 0 */
-    float *replica_params;    /* those copies, slot_stride floats apart, [t - 1] for t > 0 */
+    float *replica_params;    /* those copies, slot_stride floats apart: thread t > 0
+                               * uses copy t - 1 */
     /* With profiling, a block of each thread's summed gradient between the reduction and the
      * update. */
     float *grad;

@@ -60,8 +60,8 @@ typedef struct apply_args {
     const char *out;
 } apply_args_t;
 
-/* Nonzero when path exists but neither is nor leads to a regular file or a directory: a device,
- * a pipe such as /dev/stdout in a pipeline, or a symbolic link that cannot be followed. */
+/* Returns nonzero when path exists and is, or links to, something other than a regular file or
+ * a directory: a device, a pipe (/dev/stdout in a pipeline) or a link that cannot be followed. */
 static int names_stream(const char *path)
 {
     struct stat st;
